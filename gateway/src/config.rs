@@ -1,0 +1,361 @@
+//! The native configuration file: one WebSocket API, its routes and its functions.
+//!
+//! Every key has the default AWS has; an unknown key is an error that names it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A config that could not be used; each variant names the file, and the key where one is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read the config file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// AWS's hard limit on an integration: API Gateway gives up after 29 s.
+pub const AWS_INTEGRATION_TIMEOUT_SECS: u64 = 29;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
+    pub functions: BTreeMap<String, FunctionConfig>,
+    #[serde(default)]
+    pub routes: BTreeMap<String, RouteConfig>,
+    /// The folder relative paths resolve against (the config file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    pub stage: String,
+    pub listen: SocketAddr,
+    pub route_selection_expression: String,
+    /// AWS: 10 minutes without a frame from the client closes the connection.
+    pub idle_timeout_secs: u64,
+    /// AWS: a connection lives at most 2 hours.
+    pub max_lifetime_secs: u64,
+    /// AWS: at most 29 s; a function's own timeout may cut it shorter.
+    pub integration_timeout_secs: u64,
+    /// The API id seen in events (`requestContext.apiId`); random when left out.
+    pub api_id: Option<String>,
+    /// AWS: 32 KB per frame.
+    pub max_frame_bytes: usize,
+    /// AWS: 128 KB per message (also the `@connections` POST limit).
+    pub max_message_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            stage: "local".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            route_selection_expression: "$request.body.action".into(),
+            idle_timeout_secs: 600,
+            max_lifetime_secs: 7200,
+            integration_timeout_secs: AWS_INTEGRATION_TIMEOUT_SECS,
+            api_id: None,
+            max_frame_bytes: 32 * 1024,
+            max_message_bytes: 128 * 1024,
+        }
+    }
+}
+
+impl ApiConfig {
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_secs(self.max_lifetime_secs)
+    }
+    pub fn integration_timeout(&self) -> Duration {
+        Duration::from_secs(self.integration_timeout_secs)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsConfig {
+    pub region: String,
+    /// DynamoDB/SQS endpoint handed to functions (moto, LocalStack); none for real AWS.
+    pub endpoint_url: Option<String>,
+    /// The account id in ARNs.
+    pub account_id: String,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            endpoint_url: None,
+            account_id: "000000000000".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionConfig {
+    /// Program and arguments: a Lambda binary, `python3 -m awslambdaric app.handler`, …
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// AWS's default is 3 s.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    #[serde(default = "default_memory")]
+    pub memory_mb: u32,
+    /// How many instances may run at once (reserved concurrency).
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// The process's working directory (`LAMBDA_TASK_ROOT`); the config's folder by default.
+    #[serde(default)]
+    pub working_dir: Option<PathBuf>,
+    /// `_HANDLER` as Lambda sets it.
+    #[serde(default)]
+    pub handler: Option<String>,
+}
+
+fn default_timeout() -> u64 {
+    3
+}
+fn default_memory() -> u32 {
+    128
+}
+fn default_concurrency() -> usize {
+    10
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    pub function: String,
+    /// Send the function's `body` back to the client (a route response).
+    #[serde(default)]
+    pub route_response: bool,
+}
+
+impl Config {
+    /// Reads, parses and checks a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::from_toml(&text, path, base)
+    }
+
+    /// Parses config text; `path` is only used to name the file in errors.
+    pub fn from_toml(text: &str, path: &Path, base_dir: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_owned());
+        config.validate(path)?;
+        config.resolve_paths();
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message: message.to_string(),
+        };
+        let stage = &self.api.stage;
+        if stage.is_empty() || stage.contains('/') || stage.starts_with('@') {
+            return Err(invalid(
+                "api.stage".into(),
+                "must be a non-empty name without `/` that does not start with `@`",
+            ));
+        }
+        crate::routing::RouteSelector::parse(&self.api.route_selection_expression)
+            .map_err(|e| invalid("api.route_selection_expression".into(), &e.to_string()))?;
+        if self.api.integration_timeout_secs == 0
+            || self.api.integration_timeout_secs > AWS_INTEGRATION_TIMEOUT_SECS
+        {
+            return Err(invalid(
+                "api.integration_timeout_secs".into(),
+                "must be between 1 and 29 seconds (AWS's limit)",
+            ));
+        }
+        for (key, value) in [
+            ("api.idle_timeout_secs", self.api.idle_timeout_secs),
+            ("api.max_lifetime_secs", self.api.max_lifetime_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(key.into(), "must be at least 1 second"));
+            }
+        }
+        if self.api.max_frame_bytes == 0 || self.api.max_message_bytes < self.api.max_frame_bytes {
+            return Err(invalid(
+                "api.max_message_bytes".into(),
+                "must be at least api.max_frame_bytes, and both above 0",
+            ));
+        }
+        for (name, f) in &self.functions {
+            let key = |k: &str| format!("functions.{name}.{k}");
+            if f.command.first().is_none_or(|c| c.is_empty()) {
+                return Err(invalid(key("command"), "must name a program to run"));
+            }
+            if f.timeout_secs == 0 || f.timeout_secs > 900 {
+                return Err(invalid(
+                    key("timeout_secs"),
+                    "must be between 1 and 900 seconds",
+                ));
+            }
+            if !(128..=10240).contains(&f.memory_mb) {
+                return Err(invalid(
+                    key("memory_mb"),
+                    "must be between 128 and 10240 MB",
+                ));
+            }
+            if f.max_concurrency == 0 {
+                return Err(invalid(key("max_concurrency"), "must be at least 1"));
+            }
+        }
+        for (route, r) in &self.routes {
+            if route.starts_with('$')
+                && !matches!(route.as_str(), "$connect" | "$disconnect" | "$default")
+            {
+                return Err(invalid(
+                    format!("routes.{route}"),
+                    "the only `$` routes are $connect, $disconnect and $default",
+                ));
+            }
+            if !self.functions.contains_key(&r.function) {
+                return Err(invalid(
+                    format!("routes.{route}.function"),
+                    &format!("no function `{}` is defined under [functions]", r.function),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Relative programs and working folders are relative to the config file's folder.
+    fn resolve_paths(&mut self) {
+        let base = self.base_dir.clone();
+        for f in self.functions.values_mut() {
+            let program = &mut f.command[0];
+            if program.contains('/') && Path::new(program.as_str()).is_relative() {
+                *program = base.join(&*program).to_string_lossy().into_owned();
+            }
+            f.working_dir = Some(match f.working_dir.take() {
+                Some(dir) if dir.is_relative() => base.join(dir),
+                Some(dir) => dir,
+                None => base.clone(),
+            });
+        }
+    }
+
+    /// A config with defaults and nothing routed, for tests and embedding.
+    pub fn empty(base_dir: &Path) -> Self {
+        Self {
+            api: ApiConfig::default(),
+            aws: AwsConfig::default(),
+            functions: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            base_dir: base_dir.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("wsgate.toml"), Path::new("/srv/app"))
+    }
+
+    #[test]
+    fn defaults_follow_aws() {
+        let c = parse("").unwrap();
+        assert_eq!(c.api.stage, "local");
+        assert_eq!(c.api.idle_timeout_secs, 600);
+        assert_eq!(c.api.max_lifetime_secs, 7200);
+        assert_eq!(c.api.integration_timeout_secs, 29);
+        assert_eq!(c.api.max_frame_bytes, 32768);
+        assert_eq!(c.api.max_message_bytes, 131072);
+        assert_eq!(c.aws.region, "us-east-1");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let err = parse("[api]\nstagee = \"x\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("wsgate.toml:"), "{err}");
+        assert!(err.contains("stagee"), "{err}");
+    }
+
+    #[test]
+    fn route_to_missing_function_is_named() {
+        let err = parse("[routes]\nping = { function = \"nope\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`routes.ping.function`"), "{err}");
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = parse("[functions.f]\ncommand = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("functions.f.command"), "{err}");
+        let err = parse("[api]\nintegration_timeout_secs = 30\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("api.integration_timeout_secs"), "{err}");
+        let err =
+            parse("[routes]\n\"$connct\" = { function = \"f\" }\n[functions.f]\ncommand=[\"x\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("$connct"), "{err}");
+        let err = parse("[api]\nroute_selection_expression = \"action\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("route_selection_expression"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_folder() {
+        let c = parse(
+            "[functions.f]\ncommand = [\"target/debug/f\", \"arg\"]\n[functions.g]\ncommand = [\"python3\", \"-m\", \"awslambdaric\"]\nworking_dir = \"py\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.functions["f"].command[0], "/srv/app/target/debug/f");
+        assert_eq!(c.functions["f"].command[1], "arg");
+        assert_eq!(c.functions["g"].command[0], "python3");
+        assert_eq!(
+            c.functions["g"].working_dir.as_deref(),
+            Some(Path::new("/srv/app/py"))
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! The Lambda Runtime API (2018-06-01) as one instance sees it.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::InvokeError;
+use super::instance::{Instance, KillReason};
+use crate::ids;
+
+/// Lambda's limit on a synchronous response.
+const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
+
+pub(super) fn router(instance: Arc<Instance>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .fallback(unknown)
+        .layer(DefaultBodyLimit::max(MAX_RESPONSE_BYTES))
+        .with_state(instance)
+}
+
+fn runtime_error(status: StatusCode, error_type: &str, message: String) -> Response {
+    let body = json!({ "errorMessage": message, "errorType": error_type });
+    (status, axum::Json(body)).into_response()
+}
+
+fn accepted() -> Response {
+    (StatusCode::ACCEPTED, axum::Json(json!({ "status": "OK" }))).into_response()
+}
+
+/// Long-polls for the next invocation.
+async fn next(State(instance): State<Arc<Instance>>) -> Response {
+    instance.mark_initialised();
+    let function = instance.function.clone();
+    let invocation = {
+        let _idle = function.idle_guard();
+        match function.queue_rx.recv().await {
+            Ok(invocation) => invocation,
+            Err(_) => {
+                return runtime_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServiceException",
+                    "the gateway is shutting down".into(),
+                );
+            }
+        }
+    };
+    let spec = &function.spec;
+    let request_id = ids::uuid();
+    let deadline = chrono::Utc::now().timestamp_millis() + spec.timeout.as_millis() as i64;
+    let payload = invocation.payload.clone();
+    tracing::info!(target: "wsgate::function", "[{}] START RequestId: {request_id} Version: $LATEST", spec.name);
+    // Held before the response is written: if the process dies now, the
+    // instance's end fails the invocation instead of losing it.
+    instance.hold(request_id.clone(), invocation);
+
+    let mut headers = HeaderMap::new();
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    };
+    set("lambda-runtime-aws-request-id", request_id);
+    set("lambda-runtime-deadline-ms", deadline.to_string());
+    set("lambda-runtime-invoked-function-arn", spec.arn.clone());
+    set("lambda-runtime-trace-id", ids::trace_id());
+    // awslambdaric crashes without it.
+    set("content-type", "application/json".into());
+    (StatusCode::OK, headers, payload).into_response()
+}
+
+async fn response(
+    State(instance): State<Arc<Instance>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if instance.finish(&id, Ok(body)) {
+        accepted()
+    } else {
+        invalid_id(&instance, &id)
+    }
+}
+
+async fn error(
+    State(instance): State<Arc<Instance>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let error = function_error(&headers, &body);
+    tracing::warn!(target: "wsgate::function", "[{}] RequestId: {id} Error: {error}", instance.name());
+    if instance.finish(&id, Err(error)) {
+        accepted()
+    } else {
+        invalid_id(&instance, &id)
+    }
+}
+
+async fn init_error(
+    State(instance): State<Arc<Instance>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let error = function_error(&headers, &body);
+    tracing::error!(target: "wsgate::function", "[{}] init error: {error}", instance.name());
+    instance.terminate(KillReason::InitError);
+    accepted()
+}
+
+async fn unknown(State(instance): State<Arc<Instance>>, uri: axum::http::Uri) -> Response {
+    tracing::warn!(
+        "[{}] called an unknown Runtime API path {uri}",
+        instance.name()
+    );
+    runtime_error(
+        StatusCode::NOT_FOUND,
+        "InvalidRequest",
+        format!("no Runtime API operation at {uri}"),
+    )
+}
+
+fn invalid_id(instance: &Instance, id: &str) -> Response {
+    tracing::warn!(
+        "[{}] answered request id {id}, which it does not hold",
+        instance.name()
+    );
+    runtime_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidRequestID",
+        format!("Invalid request ID: {id}"),
+    )
+}
+
+/// An error report as runtimes send it: `{"errorMessage","errorType",…}`, or anything else.
+fn function_error(headers: &HeaderMap, body: &[u8]) -> InvokeError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let error_type = field("errorType")
+        .or_else(|| {
+            headers
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "Unhandled".into());
+    let message =
+        field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    InvokeError::Function {
+        error_type,
+        message,
+    }
+}

@@ -1,0 +1,20 @@
+//! wsgate: the AWS API Gateway WebSocket API, run locally.
+//!
+//! The gateway holds the sockets, selects routes, invokes Lambda functions as
+//! local processes through the Lambda Runtime API, and serves the
+//! `@connections` management API.
+
+pub mod config;
+pub mod events;
+mod headers;
+pub mod ids;
+pub mod integration;
+pub mod lambda;
+mod management;
+pub mod registry;
+pub mod routing;
+pub mod server;
+mod ws;
+
+pub use config::Config;
+pub use server::Gateway;

@@ -1,0 +1,81 @@
+//! The open connections, by id: what `@connections` and shutdown reach them through.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::events::{ConnectionInfo, now_ms};
+
+/// What the gateway asks a connection's task to do.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(String),
+    Binary(Bytes),
+    /// Close with this code; the reason is sent to the client and to `$disconnect`.
+    Close {
+        code: u16,
+        reason: String,
+    },
+}
+
+pub struct Connection {
+    pub info: Arc<ConnectionInfo>,
+    tx: mpsc::Sender<Outbound>,
+    last_active_ms: AtomicI64,
+}
+
+impl Connection {
+    pub fn new(info: Arc<ConnectionInfo>, tx: mpsc::Sender<Outbound>) -> Self {
+        let last = info.connected_at_ms;
+        Self {
+            info,
+            tx,
+            last_active_ms: AtomicI64::new(last),
+        }
+    }
+
+    /// Marks the connection active now (a frame from the client).
+    pub fn touch(&self) {
+        self.last_active_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    pub fn last_active_ms(&self) -> i64 {
+        self.last_active_ms.load(Ordering::Relaxed)
+    }
+
+    /// Queues a frame; false when the connection is already closing.
+    pub async fn send(&self, message: Outbound) -> bool {
+        self.tx.send(message).await.is_ok()
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+}
+
+impl Registry {
+    pub fn insert(&self, connection: Arc<Connection>) {
+        let id = connection.info.connection_id.clone();
+        self.connections.lock().unwrap().insert(id, connection);
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.connections.lock().unwrap().remove(id);
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Connection>> {
+        self.connections.lock().unwrap().get(id).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.connections.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
