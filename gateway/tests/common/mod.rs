@@ -1,0 +1,215 @@
+//! Test harness: a real gateway on port 0, real function processes, real clients.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use wsgate::{Config, Gateway};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The workspace's build folder, where `cargo build --workspace` put the test functions.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/debug/deps/<test> -> target/debug
+    exe.parent().unwrap().parent().unwrap().to_owned()
+}
+
+pub fn bin(name: &str) -> String {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (`cargo build --workspace`, as scripts/test does)",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// The Python with awslambdaric that scripts/test installs into `.venv`.
+pub fn python() -> String {
+    if let Ok(p) = std::env::var("WSGATE_TEST_PYTHON") {
+        return p;
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} is missing: run scripts/test, which makes the venv with awslambdaric",
+        venv.display()
+    );
+    venv.to_string_lossy().into_owned()
+}
+
+pub struct TestGateway {
+    pub gateway: Gateway,
+    pub dir: tempfile::TempDir,
+    pub log: PathBuf,
+}
+
+/// The config every test starts from; `extra` adds routes and functions.
+/// `{probe}`, `{garbage}`, `{log}`, `{python}` and `{pyapp}` are filled in.
+pub fn config_text(api: &str, extra: &str, log: &Path) -> String {
+    let text = format!(
+        r#"
+[api]
+stage = "test"
+listen = "127.0.0.1:0"
+api_id = "testapi123"
+{api}
+{extra}
+"#
+    );
+    text.replace("{probe}", &bin("probe"))
+        .replace("{garbage}", &bin("garbage"))
+        .replace("{log}", &log.to_string_lossy())
+        .replace(
+            "{pyapp}",
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/python")
+                .to_string_lossy(),
+        )
+}
+
+/// The usual app: every route to the probe, with a route response on `echo`.
+pub const PROBE_APP: &str = r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+timeout_secs = 2
+max_concurrency = 4
+
+[routes]
+"$connect" = { function = "probe" }
+"$disconnect" = { function = "probe" }
+"$default" = { function = "probe" }
+echo = { function = "probe", route_response = true }
+"#;
+
+pub async fn start(extra: &str) -> TestGateway {
+    start_with("", extra).await
+}
+
+/// Like `start`, with lines added to the `[api]` table.
+pub async fn start_with(api: &str, extra: &str) -> TestGateway {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.jsonl");
+    let text = config_text(api, extra, &log);
+    let config = Config::from_toml(&text, Path::new("test.toml"), dir.path())
+        .unwrap_or_else(|e| panic!("test config: {e}"));
+    let gateway = Gateway::start(config).await.unwrap();
+    TestGateway { gateway, dir, log }
+}
+
+impl TestGateway {
+    pub fn url(&self, query: &str) -> String {
+        format!("{}{query}", self.gateway.ws_url())
+    }
+
+    pub async fn connect(&self, query: &str) -> Ws {
+        let (ws, response) = connect_async(self.url(query)).await.unwrap();
+        assert_eq!(response.status(), 101);
+        ws
+    }
+
+    /// Every event the probe recorded so far.
+    pub fn events(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits until the probe recorded an event that matches.
+    pub async fn wait_event(&self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.events().into_iter().find(|e| matches(e)) {
+                return e;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "no {what} event arrived; events: {:#?}",
+                self.events()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The `$disconnect` event of a connection.
+    pub async fn disconnect_of(&self, connection_id: &str) -> Value {
+        self.wait_event("$disconnect", |e| {
+            e["requestContext"]["eventType"] == "DISCONNECT"
+                && e["requestContext"]["connectionId"] == connection_id
+        })
+        .await
+    }
+
+    pub fn management_endpoint(&self) -> String {
+        self.gateway.management_endpoint()
+    }
+}
+
+/// The id of a connection, learnt from an echo through the probe.
+pub async fn connection_id(ws: &mut Ws) -> String {
+    let reply = ask(ws, r#"{"action":"echo"}"#).await;
+    reply["connectionId"].as_str().unwrap().to_string()
+}
+
+/// Sends a text frame and reads the next text frame as JSON.
+pub async fn ask(ws: &mut Ws, text: &str) -> Value {
+    ws.send(Message::text(text)).await.unwrap();
+    next_json(ws).await
+}
+
+pub async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a frame within 15 s")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        match frame {
+            Message::Text(t) => return t.as_str().to_string(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("expected text, got {other:?}"),
+        }
+    }
+}
+
+pub async fn next_json(ws: &mut Ws) -> Value {
+    let text = next_text(ws).await;
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Reads until the server's close frame; returns its code and reason.
+pub async fn expect_close(ws: &mut Ws) -> (u16, String) {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("a close within 15 s");
+        match frame {
+            Some(Ok(Message::Close(Some(f)))) => return (f.code.into(), f.reason.to_string()),
+            Some(Ok(Message::Close(None))) => return (1005, String::new()),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// An aws-sdk management client pointed at the gateway.
+pub async fn management_client(endpoint: &str) -> aws_sdk_apigatewaymanagement::Client {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    aws_sdk_apigatewaymanagement::Client::new(&config)
+}

@@ -1,0 +1,92 @@
+//! A Lambda function for the gateway's tests, run by the unmodified `lambda_runtime`.
+//!
+//! It appends every event it receives to `$PROBE_LOG` (one JSON line each) and
+//! behaves as the event asks: on `$connect` the query string (`status`,
+//! `protocol`, `do`), on messages the body's `do` field (`crash`, `hang`,
+//! `error`, `sleep`); otherwise it echoes the message back as a route response.
+
+use std::io::Write;
+use std::time::Duration;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+fn record(event: &Value) {
+    if let Ok(path) = std::env::var("PROBE_LOG") {
+        let mut line = event.to_string();
+        line.push('\n');
+        // One write per line with O_APPEND keeps concurrent instances' lines whole.
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+async fn act(what: &str) -> Result<(), Error> {
+    match what {
+        "crash" => {
+            eprintln!("probe: crashing on purpose");
+            std::process::exit(3)
+        }
+        "hang" => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(())
+        }
+        "error" => Err("probe: failing on purpose".into()),
+        other => {
+            if let Some(ms) = other.strip_prefix("sleep:").and_then(|ms| ms.parse().ok()) {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let (event, context) = event.into_parts();
+    record(&event);
+    let ctx = &event["requestContext"];
+    match ctx["eventType"].as_str() {
+        Some("CONNECT") => {
+            let query = &event["queryStringParameters"];
+            act(query["do"].as_str().unwrap_or_default()).await?;
+            let status: u16 = query["status"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(200);
+            let mut response = json!({ "statusCode": status });
+            if let Some(protocol) = query["protocol"].as_str() {
+                response["headers"] = json!({ "Sec-WebSocket-Protocol": protocol });
+            }
+            Ok(response)
+        }
+        Some("MESSAGE") => {
+            let body: Value = event["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or(Value::Null);
+            act(body["do"].as_str().unwrap_or_default()).await?;
+            let reply = json!({
+                "echo": event["body"],
+                "routeKey": ctx["routeKey"],
+                "connectionId": ctx["connectionId"],
+                "function": std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+                "pid": std::process::id(),
+                "requestId": context.request_id,
+                "deadlineInFuture": context.deadline > 0,
+            });
+            Ok(json!({ "statusCode": 200, "body": reply.to_string() }))
+        }
+        _ => Ok(json!({ "statusCode": 200 })),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    println!("probe: starting, pid {}", std::process::id());
+    lambda_runtime::run(service_fn(handler)).await
+}
