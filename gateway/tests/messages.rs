@@ -19,7 +19,6 @@ async fn messages_are_routed_by_the_selection_expression() {
     assert_eq!(reply["routeKey"], "echo");
     assert_eq!(reply["echo"], r#"{"action":"echo","n":1}"#);
     assert_eq!(reply["function"], "probe");
-    assert_eq!(reply["deadlineInFuture"], true);
 
     // Unknown actions, other JSON and text that is not JSON reach $default...
     for body in [

@@ -77,7 +77,14 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 "function": std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
                 "pid": std::process::id(),
                 "requestId": context.request_id,
-                "deadlineInFuture": context.deadline > 0,
+                "deadline": context.deadline,
+                "arn": context.invoked_function_arn,
+                "traceId": context.xray_trace_id,
+                "runtimeApi": std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default(),
+                "region": std::env::var("AWS_REGION").unwrap_or_default(),
+                "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default(),
+                "managementEndpoint": std::env::var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").unwrap_or_default(),
+                "globalEndpoint": std::env::var("AWS_ENDPOINT_URL").ok(),
             });
             Ok(json!({ "statusCode": 200, "body": reply.to_string() }))
         }
