@@ -41,6 +41,9 @@ struct Counts {
     starting: usize,
     /// Waiting in `/next`.
     idle: usize,
+    /// Just answered and on the way back to `/next`: about to be free,
+    /// so no new process is started for the work they will take.
+    returning: usize,
 }
 
 pub struct Function {
@@ -100,7 +103,7 @@ impl Function {
         }
         let mut counts = self.counts.lock().unwrap();
         let waiting = self.queue_rx.len();
-        while waiting > counts.idle + counts.starting
+        while waiting > counts.idle + counts.starting + counts.returning
             && counts.instances < self.spec.max_concurrency
         {
             counts.instances += 1;
@@ -116,6 +119,15 @@ impl Function {
 
     pub(super) fn initialised(&self) {
         self.counts.lock().unwrap().starting -= 1;
+    }
+
+    pub(super) fn returning(&self, back: bool) {
+        let mut counts = self.counts.lock().unwrap();
+        if back {
+            counts.returning += 1;
+        } else {
+            counts.returning -= 1;
+        }
     }
 
     /// Counts an instance as idle until the guard drops.

@@ -38,6 +38,8 @@ pub(super) struct Instance {
     pub inflight: Mutex<Option<InFlight>>,
     created: Instant,
     initialised: AtomicBool,
+    /// Answered its invocation and has not asked for the next yet.
+    returning: AtomicBool,
     /// Init duration, reported on the first invocation's REPORT line only.
     init_duration: Mutex<Option<Duration>>,
     kill: Notify,
@@ -53,6 +55,7 @@ impl Instance {
             inflight: Mutex::new(None),
             created: Instant::now(),
             initialised: AtomicBool::new(false),
+            returning: AtomicBool::new(false),
             init_duration: Mutex::new(None),
             kill: Notify::new(),
             kill_reason: Mutex::new(None),
@@ -68,8 +71,11 @@ impl Instance {
         Some(self.pid.load(Ordering::Relaxed)).filter(|p| *p != 0)
     }
 
-    /// The first `/next` ends the init phase.
-    pub fn mark_initialised(&self) {
+    /// Called on every `/next`: the first ends the init phase.
+    pub fn asks_for_work(&self) {
+        if self.returning.swap(false, Ordering::AcqRel) {
+            self.function.returning(false);
+        }
         if !self.initialised.swap(true, Ordering::AcqRel) {
             *self.init_duration.lock().unwrap() = Some(self.created.elapsed());
             self.function.initialised();
@@ -121,6 +127,9 @@ impl Instance {
         };
         let Some(held) = held else { return false };
         held.timer.abort();
+        if !self.returning.swap(true, Ordering::AcqRel) {
+            self.function.returning(true);
+        }
         self.report(&held);
         let _ = held.reply.send(result);
         true
@@ -176,6 +185,9 @@ pub(super) async fn run(instance: Arc<Instance>) {
         }
         Err(e) => Err(e),
     };
+    if instance.returning.swap(false, Ordering::AcqRel) {
+        function.returning(false);
+    }
     let reason = *instance.kill_reason.lock().unwrap();
     let initialised = instance.initialised.load(Ordering::Acquire);
     let held = instance.inflight.lock().unwrap().take();

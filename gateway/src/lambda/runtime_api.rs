@@ -42,7 +42,7 @@ fn accepted() -> Response {
 
 /// Long-polls for the next invocation.
 async fn next(State(instance): State<Arc<Instance>>) -> Response {
-    instance.mark_initialised();
+    instance.asks_for_work();
     let function = instance.function.clone();
     let invocation = {
         let _idle = function.idle_guard();

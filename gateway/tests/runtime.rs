@@ -1,0 +1,188 @@
+//! Functions as processes behind the Lambda Runtime API: Rust's lambda_runtime,
+//! Python's awslambdaric, concurrency, crashes, timeouts and misbehaving runtimes.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn alive(pid: u64) -> bool {
+    // A zombie is dead for our purposes.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn a_lambda_runtime_binary_gets_what_lambda_gives_it() {
+    let gw = start(PROBE_APP).await;
+    let mut ws = gw.connect("").await;
+    let before = now_ms();
+    let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(
+        reply["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:probe"
+    );
+    let deadline = reply["deadline"].as_i64().unwrap();
+    assert!(deadline > before && deadline <= now_ms() + 2_000, "{deadline}");
+    assert!(reply["traceId"].as_str().unwrap().starts_with("Root=1-"));
+    assert_eq!(reply["requestId"].as_str().unwrap().len(), 36);
+    let api = reply["runtimeApi"].as_str().unwrap();
+    assert!(api.starts_with("127.0.0.1:") && !api.contains('/'), "{api}");
+    assert_eq!(reply["region"], "us-east-1");
+    assert_eq!(reply["memory"], "128");
+    assert_eq!(reply["managementEndpoint"], gw.management_endpoint());
+    // A global endpoint would send DynamoDB and SQS calls to the gateway.
+    assert_eq!(reply["globalEndpoint"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn python_awslambdaric_runs_a_python_handler() {
+    let gw = start(&format!(
+        r#"
+[functions.py]
+command = ["{python}", "-m", "awslambdaric", "app.handler"]
+working_dir = "{{pyapp}}"
+timeout_secs = 10
+[routes]
+"$default" = {{ function = "py", route_response = true }}
+"#,
+        python = python()
+    ))
+    .await;
+    let mut ws = gw.connect("").await;
+    let reply = ask(&mut ws, r#"{"action":"anything","n":1}"#).await;
+    assert_eq!(reply["python"], true);
+    assert_eq!(reply["echo"], r#"{"action":"anything","n":1}"#);
+    assert_eq!(reply["function"], "py");
+    assert_eq!(reply["arn"], "arn:aws:lambda:us-east-1:000000000000:function:py");
+    let remaining = reply["remainingMs"].as_i64().unwrap();
+    assert!(remaining > 0 && remaining <= 10_000, "{remaining}");
+    // A raised exception is reported through /error and becomes AWS's error frame.
+    let frame = ask(&mut ws, r#"{"do":"error"}"#).await;
+    assert_eq!(frame["message"], "Internal server error");
+    // The same instance keeps serving.
+    assert_eq!(ask(&mut ws, r#"{"n":2}"#).await["python"], true);
+}
+
+#[tokio::test]
+async fn a_python_handler_that_fails_to_load_fails_the_invocation_only() {
+    let gw = start(&format!(
+        r#"
+[functions.py]
+command = ["{python}", "-m", "awslambdaric", "no_such_module.handler"]
+working_dir = "{{pyapp}}"
+[routes]
+"$default" = {{ function = "py", route_response = true }}
+"#,
+        python = python()
+    ))
+    .await;
+    let mut ws = gw.connect("").await;
+    for _ in 0..2 {
+        let frame = ask(&mut ws, r#"{"n":1}"#).await;
+        assert_eq!(frame["message"], "Internal server error");
+    }
+}
+
+#[tokio::test]
+async fn instances_start_on_demand_up_to_the_concurrency_limit() {
+    let gw = start(&PROBE_APP.replace("max_concurrency = 4", "max_concurrency = 2")).await;
+    let mut sockets = Vec::new();
+    for _ in 0..5 {
+        sockets.push(gw.connect("").await);
+    }
+    // One warm instance so far (the connects ran one after another).
+    let function = gw.gateway.function("probe").unwrap();
+    assert_eq!(function.instance_count(), 1);
+    for ws in &mut sockets {
+        ws.send(Message::text(r#"{"action":"echo","do":"sleep:300"}"#))
+            .await
+            .unwrap();
+    }
+    let mut pids = HashSet::new();
+    for ws in &mut sockets {
+        let reply = next_json(ws).await;
+        assert_eq!(reply["routeKey"], "echo", "{reply}");
+        pids.insert(reply["pid"].as_u64().unwrap());
+    }
+    assert_eq!(pids.len(), 2, "five concurrent messages, at most two instances");
+    assert!(function.instance_count() <= 2);
+}
+
+#[tokio::test]
+async fn a_crash_or_timeout_kills_the_instance_and_the_next_call_gets_a_fresh_one() {
+    let gw = start(&PROBE_APP.replace("max_concurrency = 4", "max_concurrency = 1")).await;
+    let mut ws = gw.connect("").await;
+    let first = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo","do":"crash"}"#).await["message"],
+        "Internal server error"
+    );
+    let second = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    assert_ne!(first, second);
+    assert!(!alive(first));
+    // The hang runs into the 2 s timeout; the process is killed, not left running.
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo","do":"hang"}"#).await["message"],
+        "Internal server error"
+    );
+    let third = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    assert_ne!(second, third);
+    assert!(!alive(second));
+}
+
+#[tokio::test]
+async fn a_runtime_that_talks_garbage_fails_its_invocations_and_nothing_else() {
+    let gw = start(
+        r#"
+[functions.garbage]
+command = ["{garbage}"]
+[functions.probe]
+command = ["{probe}"]
+[routes]
+"$default" = { function = "garbage", route_response = true }
+echo = { function = "probe", route_response = true }
+"#,
+    )
+    .await;
+    let mut ws = gw.connect("").await;
+    for _ in 0..3 {
+        let frame = ask(&mut ws, r#"{"action":"junk"}"#).await;
+        assert_eq!(frame["message"], "Internal server error");
+    }
+    // The same garbage instance served all three (it is not killed for bad output).
+    assert_eq!(gw.gateway.function("garbage").unwrap().instance_count(), 1);
+    assert_eq!(ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"], "echo");
+}
+
+#[tokio::test]
+async fn a_function_whose_program_is_missing_fails_cleanly() {
+    let gw = start(
+        r#"
+[functions.missing]
+command = ["/nonexistent/bootstrap"]
+[routes]
+"$connect" = { function = "missing" }
+"#,
+    )
+    .await;
+    for _ in 0..2 {
+        match tokio_tungstenite::connect_async(gw.url("")).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+                assert_eq!(r.status().as_u16(), 502)
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(gw.gateway.function("missing").unwrap().instance_count(), 0);
+}
