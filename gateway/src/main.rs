@@ -1,9 +1,11 @@
 //! `wsgate`: runs one WebSocket API from a config file until Ctrl-C or SIGTERM.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
+use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 use wsgate::{Config, Gateway};
 
@@ -31,25 +33,24 @@ async fn main() -> anyhow::Result<()> {
     if let Some(listen) = args.listen {
         config.api.listen = listen;
     }
+    // Signal handlers before "ready", so a signal right after start-up is not fatal.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let gateway = Gateway::start(config)
         .await
         .context("cannot start wsgate")?;
-    println!("wsgate ready: {}", gateway.ws_url());
-    println!(
+    // Printing must not fail the gateway when its output is a closed pipe.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "wsgate ready: {}", gateway.ws_url());
+    let _ = writeln!(
+        out,
         "management API: {}/@connections/{{connectionId}}",
         gateway.management_endpoint()
     );
-    wait_for_signal().await?;
-    gateway.shutdown().await;
-    Ok(())
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
-        r = tokio::signal::ctrl_c() => r?,
         _ = term.recv() => {}
+        _ = interrupt.recv() => {}
     }
+    gateway.shutdown().await;
     Ok(())
 }

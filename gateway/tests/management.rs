@@ -26,7 +26,12 @@ async fn sdk_client_posts_gets_and_deletes() {
         .unwrap();
     assert_eq!(next_text(&mut ws).await, r#"{"hello":"world"}"#);
 
-    let info = client.get_connection().connection_id(&id).send().await.unwrap();
+    let info = client
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
     let connected = info.connected_at().unwrap().secs();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -37,12 +42,20 @@ async fn sdk_client_posts_gets_and_deletes() {
     assert_eq!(info.identity().unwrap().source_ip(), Some("127.0.0.1"));
     assert!(info.identity().unwrap().user_agent().is_some());
 
-    client.delete_connection().connection_id(&id).send().await.unwrap();
+    client
+        .delete_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap();
     let (code, _) = expect_close(&mut ws).await;
     assert_eq!(code, 1000);
     let e = gw.disconnect_of(&id).await;
     assert_eq!(e["requestContext"]["disconnectStatusCode"], 1000);
-    assert_eq!(e["requestContext"]["disconnectReason"], "Connection Closed Normally");
+    assert_eq!(
+        e["requestContext"]["disconnectReason"],
+        "Connection Closed Normally"
+    );
 
     // Now it is gone, for every operation.
     let err = client
@@ -54,9 +67,19 @@ async fn sdk_client_posts_gets_and_deletes() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_gone_exception(), "{err:?}");
-    let err = client.get_connection().connection_id(&id).send().await.unwrap_err();
+    let err = client
+        .get_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.into_service_error().code(), Some("GoneException"));
-    let err = client.delete_connection().connection_id(&id).send().await.unwrap_err();
+    let err = client
+        .delete_connection()
+        .connection_id(&id)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(err.into_service_error().code(), Some("GoneException"));
 }
 
@@ -85,7 +108,10 @@ async fn post_limit_is_128_kb() {
         .into_service_error();
     assert!(err.is_payload_too_large_exception(), "{err:?}");
     // The connection is untouched.
-    assert_eq!(ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"], "echo");
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +120,10 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
     let mut ws = gw.connect("").await;
     let id = connection_id(&mut ws).await;
     let addr = gw.gateway.local_addr();
-    let encoded: String = id.replace('=', "%3D").replace('+', "%2B").replace('/', "%2F");
+    let encoded: String = id
+        .replace('=', "%3D")
+        .replace('+', "%2B")
+        .replace('/', "%2F");
     let client = reqwest_like::Client;
     for (path, text) in [
         (format!("/test/@connections/{encoded}"), "with stage"),
@@ -108,7 +137,12 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
         .request(addr, "GET", "/@connections/AAAAAAAAAAAAAAA%3D", "")
         .await;
     assert_eq!(status, 410);
-    assert!(headers.to_lowercase().contains("x-amzn-errortype: goneexception"), "{headers}");
+    assert!(
+        headers
+            .to_lowercase()
+            .contains("x-amzn-errortype: goneexception"),
+        "{headers}"
+    );
     assert!(body.contains("message"), "{body}");
     let (status, headers, _) = client
         .request(addr, "POST", &format!("/prod/@connections/{encoded}"), "x")
@@ -135,7 +169,11 @@ async fn aws_cli_and_boto3_reach_the_connection() {
         "from the aws cli",
     ])
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(next_text(&mut ws).await, "from the aws cli");
 
     let out = aws_cli(&[
@@ -147,7 +185,11 @@ async fn aws_cli_and_boto3_reach_the_connection() {
         &id,
     ])
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(info["Identity"]["SourceIp"], "127.0.0.1");
 
@@ -182,7 +224,11 @@ c.delete_connection(ConnectionId=sys.argv[2])
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("gone"), "{stdout}");
     assert_eq!(next_text(&mut ws).await, "from boto3");

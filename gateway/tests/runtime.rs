@@ -11,7 +11,10 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 fn alive(pid: u64) -> bool {
@@ -32,7 +35,10 @@ async fn a_lambda_runtime_binary_gets_what_lambda_gives_it() {
         "arn:aws:lambda:us-east-1:000000000000:function:probe"
     );
     let deadline = reply["deadline"].as_i64().unwrap();
-    assert!(deadline > before && deadline <= now_ms() + 2_000, "{deadline}");
+    assert!(
+        deadline > before && deadline <= now_ms() + 2_000,
+        "{deadline}"
+    );
     assert!(reply["traceId"].as_str().unwrap().starts_with("Root=1-"));
     assert_eq!(reply["requestId"].as_str().unwrap().len(), 36);
     let api = reply["runtimeApi"].as_str().unwrap();
@@ -63,7 +69,10 @@ timeout_secs = 10
     assert_eq!(reply["python"], true);
     assert_eq!(reply["echo"], r#"{"action":"anything","n":1}"#);
     assert_eq!(reply["function"], "py");
-    assert_eq!(reply["arn"], "arn:aws:lambda:us-east-1:000000000000:function:py");
+    assert_eq!(
+        reply["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:py"
+    );
     let remaining = reply["remainingMs"].as_i64().unwrap();
     assert!(remaining > 0 && remaining <= 10_000, "{remaining}");
     // A raised exception is reported through /error and becomes AWS's error frame.
@@ -114,7 +123,11 @@ async fn instances_start_on_demand_up_to_the_concurrency_limit() {
         assert_eq!(reply["routeKey"], "echo", "{reply}");
         pids.insert(reply["pid"].as_u64().unwrap());
     }
-    assert_eq!(pids.len(), 2, "five concurrent messages, at most two instances");
+    assert_eq!(
+        pids.len(),
+        2,
+        "five concurrent messages, at most two instances"
+    );
     assert!(function.instance_count() <= 2);
 }
 
@@ -122,12 +135,16 @@ async fn instances_start_on_demand_up_to_the_concurrency_limit() {
 async fn a_crash_or_timeout_kills_the_instance_and_the_next_call_gets_a_fresh_one() {
     let gw = start(&PROBE_APP.replace("max_concurrency = 4", "max_concurrency = 1")).await;
     let mut ws = gw.connect("").await;
-    let first = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    let first = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
+        .as_u64()
+        .unwrap();
     assert_eq!(
         ask(&mut ws, r#"{"action":"echo","do":"crash"}"#).await["message"],
         "Internal server error"
     );
-    let second = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    let second = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
+        .as_u64()
+        .unwrap();
     assert_ne!(first, second);
     assert!(!alive(first));
     // The hang runs into the 2 s timeout; the process is killed, not left running.
@@ -135,7 +152,9 @@ async fn a_crash_or_timeout_kills_the_instance_and_the_next_call_gets_a_fresh_on
         ask(&mut ws, r#"{"action":"echo","do":"hang"}"#).await["message"],
         "Internal server error"
     );
-    let third = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].as_u64().unwrap();
+    let third = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
+        .as_u64()
+        .unwrap();
     assert_ne!(second, third);
     assert!(!alive(second));
 }
@@ -161,7 +180,10 @@ echo = { function = "probe", route_response = true }
     }
     // The same garbage instance served all three (it is not killed for bad output).
     assert_eq!(gw.gateway.function("garbage").unwrap().instance_count(), 1);
-    assert_eq!(ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"], "echo");
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,200 @@
+//! The `wsgate` binary as a user runs it: start-up, logs, bad configs and shutdown.
+
+mod common;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::connect_async;
+
+struct Running {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+    dir: tempfile::TempDir,
+}
+
+impl Running {
+    fn events_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("events.jsonl")
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+const APP: &str = r#"
+[functions.probe]
+# A shell in between: its child is a grandchild of the gateway.
+command = ["/bin/sh", "-c", "{probe}; echo unreachable"]
+env = { PROBE_LOG = "{log}" }
+[routes]
+"$connect" = { function = "probe" }
+"$disconnect" = { function = "probe" }
+echo = { function = "probe", route_response = true }
+"#;
+
+async fn run_wsgate(extra: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("wsgate.toml");
+    std::fs::write(
+        &config,
+        config_text("", extra, &dir.path().join("events.jsonl")),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("wsgate ready: ") {
+                return url.to_string();
+            }
+        }
+        panic!("wsgate exited before it was ready");
+    })
+    .await
+    .expect("wsgate starts within 20 s");
+    // Keep reading: a closed pipe would make the gateway's next print fail.
+    tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+    Running {
+        child,
+        url,
+        log,
+        dir,
+    }
+}
+
+async fn wait_for_log(r: &Running, needle: &str) {
+    for _ in 0..500 {
+        if r.log().contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the log never showed {needle:?}:\n{}", r.log());
+}
+
+#[tokio::test]
+async fn sigterm_disconnects_everyone_and_leaves_no_process_behind() {
+    let mut r = run_wsgate(APP).await;
+    let (mut a, _) = connect_async(&r.url).await.unwrap();
+    let (mut b, _) = connect_async(&r.url).await.unwrap();
+    let ida = connection_id(&mut a).await;
+    let idb = connection_id(&mut b).await;
+    let pid = ask(&mut a, r#"{"action":"echo"}"#).await["pid"]
+        .as_i64()
+        .unwrap();
+
+    // Function output and Lambda's START / END / REPORT lines, prefixed with the function.
+    wait_for_log(&r, "[probe] probe: starting").await;
+    wait_for_log(&r, "[probe] START RequestId: ").await;
+    wait_for_log(&r, "[probe] END RequestId: ").await;
+    wait_for_log(&r, "Init Duration: ").await;
+    assert!(
+        r.log().contains("[probe] REPORT RequestId: "),
+        "{}",
+        r.log()
+    );
+    assert!(r.log().contains("Billed Duration: "));
+    assert!(r.log().contains("Max Memory Used: "));
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(expect_close(&mut a).await.0, 1001);
+    assert_eq!(expect_close(&mut b).await.0, 1001);
+    let status = tokio::time::timeout(Duration::from_secs(30), r.child.wait())
+        .await
+        .expect("wsgate exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+
+    let events = std::fs::read_to_string(r.events_file()).unwrap();
+    for id in [&ida, &idb] {
+        assert!(
+            events
+                .lines()
+                .any(|l| l.contains("\"DISCONNECT\"") && l.contains(id.as_str())),
+            "no $disconnect for {id}"
+        );
+    }
+    // Killed processes may take a moment to go; a zombie counts as gone.
+    let alive =
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    for _ in 0..100 {
+        if !alive() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!alive(), "the function process {pid} outlived the gateway");
+    assert!(r.log().contains("wsgate stopped"));
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_gateway_too() {
+    let mut r = run_wsgate(APP).await;
+    let (mut a, _) = connect_async(&r.url).await.unwrap();
+    let id = connection_id(&mut a).await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(expect_close(&mut a).await.0, 1001);
+    let status = r.child.wait().await.unwrap();
+    assert!(status.success());
+    let events = std::fs::read_to_string(r.events_file()).unwrap();
+    assert!(events.contains(&id) && events.contains("DISCONNECT"));
+}
+
+#[tokio::test]
+async fn a_bad_config_stops_start_up_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("broken.toml");
+    std::fs::write(&config, "[api]\nstage = \"dev\"\nidle_timeout = 5\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("broken.toml"), "{err}");
+    assert!(err.contains("idle_timeout"), "{err}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+}
