@@ -1,0 +1,101 @@
+//! The `NotifyConnection` queue: one message per socket to tell.
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use tokio::sync::OnceCell;
+
+use crate::messages::NotifyConnection;
+
+/// SQS takes at most 10 messages per batch call.
+const BATCH: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue {queue}: {message}")]
+pub struct QueueError {
+    queue: String,
+    message: String,
+}
+
+pub struct Notifier {
+    client: Client,
+    /// A queue name or URL.
+    queue: String,
+    url: OnceCell<String>,
+}
+
+impl Notifier {
+    pub fn new(config: &aws_config::SdkConfig, queue: impl Into<String>) -> Self {
+        Self {
+            client: Client::new(config),
+            queue: queue.into(),
+            url: OnceCell::new(),
+        }
+    }
+
+    fn error(&self, message: impl std::fmt::Display) -> QueueError {
+        QueueError {
+            queue: self.queue.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The queue's URL, looked up once when a name was given.
+    async fn url(&self) -> Result<&str, QueueError> {
+        self.url
+            .get_or_try_init(|| async {
+                if self.queue.starts_with("http://") || self.queue.starts_with("https://") {
+                    return Ok(self.queue.clone());
+                }
+                let out = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(&self.queue)
+                    .send()
+                    .await
+                    .map_err(|e| self.error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                out.queue_url
+                    .ok_or_else(|| self.error("GetQueueUrl returned no URL"))
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    pub async fn notify(&self, message: &NotifyConnection) -> Result<(), QueueError> {
+        self.notify_all(std::slice::from_ref(message)).await
+    }
+
+    /// Sends the messages in batches of ten; fails if any entry was not accepted.
+    pub async fn notify_all(&self, messages: &[NotifyConnection]) -> Result<(), QueueError> {
+        let url = self.url().await?;
+        for chunk in messages.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(serde_json::to_string(m).expect("serializable"))
+                        .build()
+                        .expect("id and body are set")
+                })
+                .collect();
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| self.error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            if let Some(failed) = out.failed.first() {
+                return Err(self.error(format!(
+                    "{} of {} messages not sent: {}",
+                    out.failed.len(),
+                    chunk.len(),
+                    failed.message.as_deref().unwrap_or(failed.code.as_str())
+                )));
+            }
+        }
+        Ok(())
+    }
+}
