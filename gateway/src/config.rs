@@ -41,6 +41,12 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
     #[serde(default)]
     pub routes: BTreeMap<String, RouteConfig>,
+    /// SQS event source mappings: queues whose messages invoke a function.
+    #[serde(default)]
+    pub sqs: Vec<SqsMappingConfig>,
+    /// Tables and queues created at start-up when they are missing.
+    #[serde(default)]
+    pub provision: ProvisionConfig,
     /// The folder relative paths resolve against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -156,6 +162,87 @@ pub struct RouteConfig {
     pub route_response: bool,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsMappingConfig {
+    pub function: String,
+    /// A queue name, URL or ARN.
+    pub queue: String,
+    /// AWS default 10; above 10 needs a batching window.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// How long to gather a batch (MaximumBatchingWindowInSeconds).
+    #[serde(default)]
+    pub batching_window_secs: u64,
+    /// Honour `batchItemFailures` in the function's response (FunctionResponseTypes).
+    #[serde(default)]
+    pub report_batch_item_failures: bool,
+    /// Pollers working the queue at once (ScalingConfig.MaximumConcurrency).
+    #[serde(default = "default_pollers")]
+    pub max_concurrency: usize,
+}
+
+fn default_batch_size() -> usize {
+    10
+}
+fn default_pollers() -> usize {
+    2
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionConfig {
+    #[serde(default)]
+    pub tables: Vec<TableConfig>,
+    #[serde(default)]
+    pub queues: Vec<QueueConfig>,
+}
+
+/// A DynamoDB table with string keys, billed per request.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableConfig {
+    pub name: String,
+    pub partition_key: String,
+    #[serde(default)]
+    pub sort_key: Option<String>,
+    #[serde(default)]
+    pub indexes: Vec<IndexConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    pub name: String,
+    pub partition_key: String,
+    #[serde(default)]
+    pub sort_key: Option<String>,
+}
+
+/// An SQS queue, with its dead-letter queue when one is named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    pub name: String,
+    /// AWS default 30 s.
+    #[serde(default = "default_visibility")]
+    pub visibility_timeout_secs: u64,
+    #[serde(default)]
+    pub dead_letter: Option<DeadLetterConfig>,
+}
+
+fn default_visibility() -> u64 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    pub name: String,
+    /// Receives before a message moves to the dead-letter queue.
+    pub max_receive_count: u32,
+}
+
 impl Config {
     /// Reads, parses and checks a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -171,8 +258,14 @@ impl Config {
     }
 
     /// Parses config text; `path` is only used to name the file in errors.
+    /// `${NAME}` and `${NAME:-default}` are replaced from the environment first.
     pub fn from_toml(text: &str, path: &Path, base_dir: &Path) -> Result<Self, ConfigError> {
-        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let text =
+            expand_env(text, |k| std::env::var(k).ok()).map_err(|message| ConfigError::Parse {
+                path: path.to_owned(),
+                message,
+            })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_string(),
         })?;
@@ -256,6 +349,49 @@ impl Config {
                 ));
             }
         }
+        for (i, m) in self.sqs.iter().enumerate() {
+            let key = |k: &str| format!("sqs[{i}].{k}");
+            if !self.functions.contains_key(&m.function) {
+                return Err(invalid(
+                    key("function"),
+                    &format!("no function `{}` is defined under [functions]", m.function),
+                ));
+            }
+            if m.queue.is_empty() {
+                return Err(invalid(key("queue"), "must name a queue"));
+            }
+            if !(1..=10000).contains(&m.batch_size) {
+                return Err(invalid(key("batch_size"), "must be between 1 and 10000"));
+            }
+            if m.batch_size > 10 && m.batching_window_secs == 0 {
+                return Err(invalid(
+                    key("batch_size"),
+                    "above 10 needs a batching_window_secs of at least 1 (as on AWS)",
+                ));
+            }
+            if m.batching_window_secs > 300 {
+                return Err(invalid(key("batching_window_secs"), "must be at most 300"));
+            }
+            if m.max_concurrency == 0 {
+                return Err(invalid(key("max_concurrency"), "must be at least 1"));
+            }
+        }
+        for (i, q) in self.provision.queues.iter().enumerate() {
+            if q.visibility_timeout_secs > 43200 {
+                return Err(invalid(
+                    format!("provision.queues[{i}].visibility_timeout_secs"),
+                    "must be at most 43200 (12 h)",
+                ));
+            }
+            if let Some(d) = &q.dead_letter
+                && !(1..=1000).contains(&d.max_receive_count)
+            {
+                return Err(invalid(
+                    format!("provision.queues[{i}].dead_letter.max_receive_count"),
+                    "must be between 1 and 1000",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -282,14 +418,66 @@ impl Config {
             aws: AwsConfig::default(),
             functions: BTreeMap::new(),
             routes: BTreeMap::new(),
+            sqs: Vec::new(),
+            provision: ProvisionConfig::default(),
             base_dir: base_dir.to_owned(),
         }
     }
 }
 
+/// Replaces `${NAME}` and `${NAME:-default}` (the default is used when NAME is unset or empty).
+fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or_else(|| {
+            format!(
+                "`${{` without a closing `}}` near `{}`",
+                &rest[start..].lines().next().unwrap_or_default()
+            )
+        })?;
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            // Not a variable reference (e.g. `${request.body.action}`): keep it.
+            out.push_str(&rest[start..start + 2 + end + 1]);
+        } else {
+            match (lookup(name).filter(|v| !v.is_empty()), default) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => {
+                    return Err(format!(
+                        "the environment variable `{name}` is not set (write `${{{name}:-default}}` to give a default)"
+                    ));
+                }
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_references_expand() {
+        let env = |k: &str| (k == "DIR").then(|| "/t".to_string());
+        assert_eq!(expand_env("a ${DIR}/b", env).unwrap(), "a /t/b");
+        assert_eq!(expand_env("${NOPE:-target}/x", env).unwrap(), "target/x");
+        assert_eq!(
+            expand_env("${request.body.action}", env).unwrap(),
+            "${request.body.action}"
+        );
+        assert!(expand_env("${NOPE}", env).unwrap_err().contains("NOPE"));
+    }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("wsgate.toml"), Path::new("/srv/app"))
@@ -342,6 +530,28 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("route_selection_expression"), "{err}");
+    }
+
+    #[test]
+    fn sqs_mappings_are_checked() {
+        let base = "[functions.f]\ncommand = [\"x\"]\n";
+        let ok = parse(&format!("{base}[[sqs]]\nfunction = \"f\"\nqueue = \"Q\"\n")).unwrap();
+        assert_eq!(ok.sqs[0].batch_size, 10);
+        assert_eq!(ok.sqs[0].max_concurrency, 2);
+        let err = parse(&format!("{base}[[sqs]]\nfunction = \"g\"\nqueue = \"Q\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sqs[0].function"), "{err}");
+        let err = parse(&format!(
+            "{base}[[sqs]]\nfunction = \"f\"\nqueue = \"Q\"\nbatch_size = 50\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("batching_window_secs"), "{err}");
+        let err = parse("[[provision.queues]]\nname = \"Q\"\ndead_letter = { name = \"D\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_receive_count"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! local processes through the Lambda Runtime API, and serves the
 //! `@connections` management API.
 
+mod aws;
 pub mod config;
 pub mod events;
 mod headers;
@@ -11,9 +12,11 @@ pub mod ids;
 pub mod integration;
 pub mod lambda;
 mod management;
+pub mod provision;
 pub mod registry;
 pub mod routing;
 pub mod server;
+mod sqs;
 mod ws;
 
 pub use config::Config;

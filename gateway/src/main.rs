@@ -18,6 +18,9 @@ struct Args {
     /// Listen address, overriding `api.listen` (port 0 picks a free one).
     #[arg(short, long, env = "WSGATE_LISTEN")]
     listen: Option<std::net::SocketAddr>,
+    /// DynamoDB/SQS endpoint, overriding `aws.endpoint_url`; `aws` means real AWS.
+    #[arg(long, env = "WSGATE_AWS_ENDPOINT_URL")]
+    aws_endpoint_url: Option<String>,
 }
 
 #[tokio::main]
@@ -32,6 +35,11 @@ async fn main() -> anyhow::Result<()> {
     let mut config = Config::load(&args.config)?;
     if let Some(listen) = args.listen {
         config.api.listen = listen;
+    }
+    match args.aws_endpoint_url.as_deref() {
+        None | Some("") => {}
+        Some("aws") => config.aws.endpoint_url = None,
+        Some(url) => config.aws.endpoint_url = Some(url.to_string()),
     }
     // Signal handlers before "ready", so a signal right after start-up is not fatal.
     let mut term = signal(SignalKind::terminate())?;

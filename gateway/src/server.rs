@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::lambda::{Function, FunctionSpec};
 use crate::registry::Registry;
 use crate::routing::RouteSelector;
+use crate::sqs::EventSource;
 use crate::{ids, management, ws};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
 }
 
 pub struct Route {
@@ -45,6 +48,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// The connections' tasks, so shutdown can wait for their `$disconnect`.
     pub connections: TaskTracker,
+    /// The SQS pollers, so shutdown can let their batches finish.
+    pub pollers: TaskTracker,
 }
 
 /// A running gateway.
@@ -57,6 +62,18 @@ pub struct Gateway {
 impl Gateway {
     /// Binds the listener and starts serving; functions start on first use.
     pub async fn start(config: Config) -> Result<Self, StartError> {
+        // Tables and queues first: functions and pollers expect them.
+        let sdk = if config.sqs.is_empty()
+            && config.provision.tables.is_empty()
+            && config.provision.queues.is_empty()
+        {
+            None
+        } else {
+            Some(crate::aws::sdk_config(&config.aws).await)
+        };
+        if let Some(sdk) = &sdk {
+            crate::provision::provision(sdk, &config.provision).await?;
+        }
         let listen = config.api.listen;
         let listener = TcpListener::bind(listen)
             .await
@@ -101,7 +118,16 @@ impl Gateway {
             registry: Registry::default(),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
+            pollers: TaskTracker::new(),
         });
+        if let Some(sdk) = &sdk {
+            for mapping in &shared.config.sqs {
+                let function = shared.functions[&mapping.function].clone();
+                let source =
+                    EventSource::new(mapping.clone(), function, sdk, shared.config.aws.clone());
+                source.spawn(&shared.shutdown, &shared.pollers);
+            }
+        }
         let app = router(shared.clone());
         let stop = shared.shutdown.clone();
         let server = tokio::spawn(async move {
@@ -165,6 +191,26 @@ impl Gateway {
             .is_err()
         {
             tracing::warn!("some connections did not finish their $disconnect in time");
+        }
+        self.shared.pollers.close();
+        // A batch being handled is finished (or fails and is retried later).
+        let batches = Duration::from_secs(
+            self.shared
+                .config
+                .functions
+                .values()
+                .map(|f| f.timeout_secs)
+                .max()
+                .unwrap_or(0)
+                + 2,
+        );
+        if tokio::time::timeout(batches, self.shared.pollers.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "some SQS batches were still running; their messages will be delivered again"
+            );
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
         for function in self.shared.functions.values() {

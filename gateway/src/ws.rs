@@ -151,10 +151,10 @@ async fn run(gw: Arc<Shared>, socket: WebSocket, info: Arc<ConnectionInfo>) {
     let (tx, rx) = mpsc::channel(64);
     let conn = Arc::new(Connection::new(info.clone(), tx));
     gw.registry.insert(conn.clone());
-    tracing::debug!(connection = %info.connection_id, "connected");
+    tracing::info!(connection = %info.connection_id, "connected");
     let (code, reason) = serve(&gw, socket, &conn, rx).await;
     gw.registry.remove(&info.connection_id);
-    tracing::debug!(connection = %info.connection_id, code, reason, "disconnected");
+    tracing::info!(connection = %info.connection_id, code, reason, "disconnected");
     if let Some(route) = gw.routes.get("$disconnect") {
         let request_id = ids::aws_id();
         let event = events::disconnect_event(&info, code, &reason, &request_id, now_ms());

@@ -78,9 +78,15 @@ mod tests {
         assert!(NotifyUser::parse(r#"{"data":1}"#).is_err());
         assert!(NotifyUser::parse(r#"{"userId":"","data":1}"#).is_err());
         assert!(NotifyUser::parse("nope").is_err());
-        let c = NotifyConnection { connection_id: "c".into(), data: json!("hi") };
+        let c = NotifyConnection {
+            connection_id: "c".into(),
+            data: json!("hi"),
+        };
         assert_eq!(c.text(), "hi");
-        let c = NotifyConnection { connection_id: "c".into(), data: json!({"x":[1]}) };
+        let c = NotifyConnection {
+            connection_id: "c".into(),
+            data: json!({"x":[1]}),
+        };
         assert_eq!(c.text(), r#"{"x":[1]}"#);
         assert!(NotifyConnection::parse(r#"{"connectionId":"c"}"#).is_err());
     }

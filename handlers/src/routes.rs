@@ -26,9 +26,15 @@ pub async fn connect(store: &ConnectionStore, event: Value) -> Result<Value, Err
     let Some(user_id) = user else {
         return Ok(response(400, "userId is required"));
     };
-    let connected_at = event["requestContext"]["connectedAt"].as_i64().unwrap_or_default();
+    let connected_at = event["requestContext"]["connectedAt"]
+        .as_i64()
+        .unwrap_or_default();
     store
-        .put(&ConnectionRecord { connection_id: id, user_id, connected_at })
+        .put(&ConnectionRecord {
+            connection_id: id,
+            user_id,
+            connected_at,
+        })
         .await?;
     Ok(response(200, "Connected"))
 }
@@ -55,7 +61,12 @@ pub async fn ping(notifier: &Notifier, event: Value) -> Result<Value, Error> {
         .unwrap_or("stranger")
         .to_string();
     let data = json!({ "action": "pong", "message": format!("Hello, {name}!") });
-    notifier.notify(&NotifyConnection { connection_id: id, data }).await?;
+    notifier
+        .notify(&NotifyConnection {
+            connection_id: id,
+            data,
+        })
+        .await?;
     Ok(response(200, "OK"))
 }
 
@@ -68,6 +79,11 @@ pub async fn default(notifier: &Notifier, event: Value) -> Result<Value, Error> 
         other => format!("Action {other} is not implemented"),
     };
     let data = json!({ "action": "error", "message": message });
-    notifier.notify(&NotifyConnection { connection_id: id, data }).await?;
+    notifier
+        .notify(&NotifyConnection {
+            connection_id: id,
+            data,
+        })
+        .await?;
     Ok(response(200, "OK"))
 }

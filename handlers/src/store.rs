@@ -46,9 +46,15 @@ impl ConnectionStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("ConnectionId", AttributeValue::S(record.connection_id.clone()))
+            .item(
+                "ConnectionId",
+                AttributeValue::S(record.connection_id.clone()),
+            )
             .item("UserId", AttributeValue::S(record.user_id.clone()))
-            .item("ConnectedAt", AttributeValue::N(record.connected_at.to_string()))
+            .item(
+                "ConnectedAt",
+                AttributeValue::N(record.connected_at.to_string()),
+            )
             .send()
             .await
             .map_err(|e| self.error(e))?;
@@ -78,7 +84,12 @@ impl ConnectionStore {
             .await
             .map_err(|e| self.error(e))?;
         Ok(out.item.map(|item| {
-            let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+            let s = |k: &str| {
+                item.get(k)
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default()
+            };
             ConnectionRecord {
                 connection_id: s("ConnectionId"),
                 user_id: s("UserId"),

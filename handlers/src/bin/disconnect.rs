@@ -10,8 +10,10 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env();
     let store = ConnectionStore::new(&handlers::aws_config().await, settings.connections_table);
     let store = &store;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        routes::disconnect(store, event.payload).await
-    }))
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<serde_json::Value>| async move {
+            routes::disconnect(store, event.payload).await
+        },
+    ))
     .await
 }
