@@ -1,0 +1,268 @@
+//! End to end: the repo's wsgate.toml, the real handler binaries, moto, the aws CLI.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use common::*;
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use testkit::Moto;
+use tokio_tungstenite::tungstenite::Message;
+use wsgate::{Config, Gateway};
+
+struct App {
+    moto: Moto,
+    gateway: Gateway,
+    sdk: aws_config::SdkConfig,
+}
+
+async fn start_app() -> App {
+    let moto = Moto::start();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsgate.toml");
+    // The binaries are wherever this test's build put them.
+    let target = bin_dir().parent().unwrap().to_owned();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("${CARGO_TARGET_DIR:-target}", &target.to_string_lossy());
+    let mut config = Config::from_toml(&text, &path, path.parent().unwrap()).unwrap();
+    config.api.listen = "127.0.0.1:0".parse().unwrap();
+    config.aws.endpoint_url = Some(moto.endpoint().to_string());
+    // Quick redelivery, so a poison message reaches its DLQ within seconds.
+    for q in &mut config.provision.queues {
+        q.visibility_timeout_secs = 1;
+    }
+    let gateway = Gateway::start(config).await.unwrap();
+    let sdk = moto.sdk_config().await;
+    App { moto, gateway, sdk }
+}
+
+impl App {
+    async fn connect(&self, user: &str) -> (Ws, String) {
+        let before = self.connections_of(user).await;
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("{}?userId={user}", self.gateway.ws_url()))
+                .await
+                .unwrap();
+        // The record appears when $connect has run, which is before the handshake ends.
+        let after = self.connections_of(user).await;
+        let new: Vec<_> = after
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .collect();
+        assert_eq!(new.len(), 1, "exactly one new record for {user}");
+        (ws, new[0].clone())
+    }
+
+    async fn connections_of(&self, user: &str) -> Vec<String> {
+        let out = aws_sdk_dynamodb::Client::new(&self.sdk)
+            .query()
+            .table_name("Connections")
+            .index_name("UserIdIndex")
+            .key_condition_expression("UserId = :u")
+            .expression_attribute_values(":u", AttributeValue::S(user.into()))
+            .send()
+            .await
+            .unwrap();
+        out.items()
+            .iter()
+            .map(|i| i["ConnectionId"].as_s().unwrap().clone())
+            .collect()
+    }
+
+    async fn record_exists(&self, id: &str) -> bool {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .get_item()
+            .table_name("Connections")
+            .key("ConnectionId", AttributeValue::S(id.into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .is_some()
+    }
+
+    async fn queue_url(&self, name: &str) -> String {
+        aws_sdk_sqs::Client::new(&self.sdk)
+            .get_queue_url()
+            .queue_name(name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap()
+    }
+
+    /// Sends a message the way the README does: with the aws CLI.
+    async fn send_with_cli(&self, queue: &str, body: &str) {
+        let url = self.queue_url(queue).await;
+        let out = tokio::process::Command::new(testkit::venv_program("aws"))
+            .args([
+                "sqs",
+                "send-message",
+                "--endpoint-url",
+                self.moto.endpoint(),
+            ])
+            .args(["--queue-url", &url, "--message-body", body])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not happen within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Pings and returns the next frame: whatever was queued for the socket before it, else the pong.
+async fn ping(ws: &mut Ws, name: &str) -> Value {
+    ws.send(Message::text(
+        json!({"action":"ping","name":name}).to_string(),
+    ))
+    .await
+    .unwrap();
+    next_json(ws).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_exactly_the_users_sockets() {
+    let app = start_app().await;
+
+    // $connect refuses a socket without a user.
+    match tokio_tungstenite::connect_async(app.gateway.ws_url()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 400),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+
+    let (mut a1, a1_id) = app.connect("alice").await;
+    let (mut a2, a2_id) = app.connect("alice").await;
+    let (mut b1, b1_id) = app.connect("bob").await;
+
+    // ping → pong, through the NotifyConnection queue.
+    assert_eq!(
+        ping(&mut a1, "Stepan").await,
+        json!({"action":"pong","message":"Hello, Stepan!"})
+    );
+    // Anything else → not implemented, naming the action.
+    a2.send(Message::text(r#"{"action":"dance"}"#))
+        .await
+        .unwrap();
+    let reply = next_json(&mut a2).await;
+    assert_eq!(reply["action"], "error");
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"dance\" is not implemented"),
+        "{reply}"
+    );
+    a2.send(Message::text("no json here")).await.unwrap();
+    assert_eq!(next_json(&mut a2).await["action"], "error");
+
+    // A NotifyUser message reaches both of alice's sockets, once each, and not bob's.
+    let download = json!({"type":"download","url":"https://example.com/report.pdf"});
+    app.send_with_cli(
+        "NotifyUser",
+        &json!({"userId":"alice","data":download}).to_string(),
+    )
+    .await;
+    assert_eq!(next_json(&mut a1).await, download);
+    assert_eq!(next_json(&mut a2).await, download);
+    // The next frame each socket gets is its pong: nothing was delivered twice, or to bob.
+    for ws in [&mut a1, &mut a2, &mut b1] {
+        assert_eq!(ping(ws, "again").await["action"], "pong");
+    }
+
+    // A NotifyConnection message reaches one socket; strings arrive as they are.
+    app.send_with_cli(
+        "NotifyConnection",
+        &json!({"connectionId":a2_id,"data":"just you"}).to_string(),
+    )
+    .await;
+    assert_eq!(next_text(&mut a2).await, "just you");
+    assert_eq!(ping(&mut a1, "x").await["action"], "pong");
+
+    // Disconnect removes the record.
+    b1.close(None).await.unwrap();
+    eventually("bob's record removal", async || {
+        !app.record_exists(&b1_id).await
+    })
+    .await;
+
+    // A stale record (its socket long gone) is cleaned up on 410, and the live ones still get the message.
+    let stale = "AAAAAAAAAAAAAAA=";
+    aws_sdk_dynamodb::Client::new(&app.sdk)
+        .put_item()
+        .table_name("Connections")
+        .item("ConnectionId", AttributeValue::S(stale.into()))
+        .item("UserId", AttributeValue::S("alice".into()))
+        .item("ConnectedAt", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    app.send_with_cli("NotifyUser", r#"{"userId":"alice","data":"second"}"#)
+        .await;
+    assert_eq!(next_text(&mut a1).await, "second");
+    assert_eq!(next_text(&mut a2).await, "second");
+    eventually("the stale record's removal", async || {
+        !app.record_exists(stale).await
+    })
+    .await;
+    assert!(app.record_exists(&a1_id).await && app.record_exists(&a2_id).await);
+
+    // A user with no sockets is not an error, and nobody else hears of it.
+    app.send_with_cli("NotifyUser", r#"{"userId":"nobody","data":"lost"}"#)
+        .await;
+
+    // A poison message lands in the DLQ; the good one beside it is delivered.
+    app.send_with_cli("NotifyUser", "this is not JSON").await;
+    app.send_with_cli(
+        "NotifyUser",
+        r#"{"userId":"alice","data":"after the poison"}"#,
+    )
+    .await;
+    assert_eq!(next_text(&mut a1).await, "after the poison");
+    assert_eq!(next_text(&mut a2).await, "after the poison");
+    let dlq = app.queue_url("NotifyUser-DLQ").await;
+    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
+    let mut dead = Vec::new();
+    eventually("the poison message in the DLQ", async || {
+        let out = sqs
+            .receive_message()
+            .queue_url(&dlq)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        dead.extend(
+            out.messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_string)),
+        );
+        !dead.is_empty()
+    })
+    .await;
+    assert_eq!(dead, vec!["this is not JSON".to_string()]);
+    // Nothing else was queued for alice: not the poison, not nobody's message.
+    assert_eq!(ping(&mut a2, "end").await["action"], "pong");
+
+    drop((a1, a2));
+    app.gateway.shutdown().await;
+}
