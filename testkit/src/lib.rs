@@ -49,6 +49,8 @@ impl Moto {
             .unwrap()
             .port();
         let child = Command::new(venv_program("moto_server"))
+            // LocalStack's account id, as scripts/dev uses.
+            .env("MOTO_ACCOUNT_ID", "000000000000")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -51,6 +51,12 @@ impl EventSource {
         stop: &CancellationToken,
         tasks: &tokio_util::task::TaskTracker,
     ) {
+        tracing::info!(
+            queue = %self.mapping.queue,
+            function = %self.function.name(),
+            pollers = self.mapping.max_concurrency,
+            "SQS event source mapping"
+        );
         for _ in 0..self.mapping.max_concurrency {
             tasks.spawn(self.clone().poll(stop.clone()));
         }
@@ -88,12 +94,27 @@ impl EventSource {
         }
     }
 
+    /// The queue's ARN as SQS reports it (the backend decides the account id).
+    async fn queue_arn(&self, url: &str) -> String {
+        let reported = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .ok()
+            .and_then(|out| out.attributes)
+            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
+        reported.unwrap_or_else(|| crate::aws::queue_arn(&self.aws, url))
+    }
+
     async fn poll(self: Arc<Self>, stop: CancellationToken) {
         let Some(url) = self.queue_url(&stop).await else {
             return;
         };
-        let arn = crate::aws::queue_arn(&self.aws, &url);
-        tracing::info!(queue = %url, function = %self.function.name(), "polling");
+        let arn = self.queue_arn(&url).await;
+        tracing::debug!(queue = %url, function = %self.function.name(), "polling");
         while !stop.is_cancelled() {
             let Some(batch) = self.gather(&url, &stop).await else {
                 return;
