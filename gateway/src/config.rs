@@ -375,6 +375,19 @@ impl Config {
             if m.max_concurrency == 0 {
                 return Err(invalid(key("max_concurrency"), "must be at least 1"));
             }
+            // AWS refuses such a mapping: a slow batch would be delivered twice.
+            let timeout = self.functions[&m.function].timeout_secs;
+            if let Some(q) = self.provision.queues.iter().find(|q| q.name == m.queue)
+                && q.visibility_timeout_secs < timeout
+            {
+                return Err(invalid(
+                    key("queue"),
+                    &format!(
+                        "queue {}'s visibility_timeout_secs ({}) is less than function {}'s timeout_secs ({timeout})",
+                        q.name, q.visibility_timeout_secs, m.function
+                    ),
+                ));
+            }
         }
         for (i, q) in self.provision.queues.iter().enumerate() {
             if q.visibility_timeout_secs > 43200 {
@@ -548,6 +561,12 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("batching_window_secs"), "{err}");
+        let err = parse(&format!(
+            "{base}[[sqs]]\nfunction = \"f\"\nqueue = \"Q\"\n[[provision.queues]]\nname = \"Q\"\nvisibility_timeout_secs = 1\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("visibility_timeout_secs (1)"), "{err}");
         let err = parse("[[provision.queues]]\nname = \"Q\"\ndead_letter = { name = \"D\" }\n")
             .unwrap_err()
             .to_string();

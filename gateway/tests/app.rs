@@ -30,9 +30,9 @@ async fn start_app() -> App {
     let mut config = Config::from_toml(&text, &path, path.parent().unwrap()).unwrap();
     config.api.listen = "127.0.0.1:0".parse().unwrap();
     config.aws.endpoint_url = Some(moto.endpoint().to_string());
-    // Quick redelivery, so a poison message reaches its DLQ within seconds.
+    // Quick redelivery (above the time a batch takes here), so a poison message reaches its DLQ within seconds.
     for q in &mut config.provision.queues {
-        q.visibility_timeout_secs = 1;
+        q.visibility_timeout_secs = 3;
     }
     let gateway = Gateway::start(config).await.unwrap();
     let sdk = moto.sdk_config().await;

@@ -43,11 +43,11 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Self::start_on(free_port())
+    }
+
+    /// On a given port (for tests that start the backend late).
+    pub fn start_on(port: u16) -> Self {
         let child = Command::new(venv_program("moto_server"))
             // LocalStack's account id, as scripts/dev uses.
             .env("MOTO_ACCOUNT_ID", "000000000000")
@@ -86,6 +86,15 @@ impl Moto {
             .load()
             .await
     }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Drop for Moto {

@@ -46,9 +46,45 @@ async fn act(what: &str) -> Result<(), Error> {
     }
 }
 
+/// SQS mode: each record's body says what to do (`ok`, `fail`, `crash-once`,
+/// `hang-once`); handled records are logged as `{"handled": body}`.
+async fn sqs(records: &[Value]) -> Result<Value, Error> {
+    let mut failures = Vec::new();
+    for r in records {
+        let body = r["body"].as_str().unwrap_or_default();
+        let msg: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let what = msg["do"].as_str().unwrap_or("ok");
+        if let Some(once) = what.strip_suffix("-once") {
+            // The first delivery misbehaves; a marker file remembers it across processes.
+            let marker = format!(
+                "{}.{}",
+                std::env::var("PROBE_LOG").unwrap_or_default(),
+                msg["id"]
+            );
+            if std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&marker)
+                .is_ok()
+            {
+                act(once).await?;
+            }
+        }
+        if what == "fail" {
+            failures.push(serde_json::json!({ "itemIdentifier": r["messageId"] }));
+            continue;
+        }
+        record(&serde_json::json!({ "handled": body }));
+    }
+    Ok(serde_json::json!({ "batchItemFailures": failures }))
+}
+
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (event, context) = event.into_parts();
     record(&event);
+    if let Some(records) = event["Records"].as_array() {
+        return sqs(records).await;
+    }
     let ctx = &event["requestContext"];
     match ctx["eventType"].as_str() {
         Some("CONNECT") => {
