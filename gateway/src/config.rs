@@ -41,6 +41,9 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
     #[serde(default)]
     pub routes: BTreeMap<String, RouteConfig>,
+    /// Lambda REQUEST authorizers, by name; `$connect` names one with `authorizer`.
+    #[serde(default)]
+    pub authorizers: BTreeMap<String, AuthorizerConfig>,
     /// SQS event source mappings: queues whose messages invoke a function.
     #[serde(default)]
     pub sqs: Vec<SqsMappingConfig>,
@@ -160,6 +163,18 @@ pub struct RouteConfig {
     /// Send the function's `body` back to the client (a route response).
     #[serde(default)]
     pub route_response: bool,
+    /// An authorizer from `[authorizers]` (only on `$connect`, as on AWS).
+    #[serde(default)]
+    pub authorizer: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizerConfig {
+    pub function: String,
+    /// `route.request.header.<name>` / `route.request.querystring.<name>`; all must be non-empty.
+    #[serde(default)]
+    pub identity_source: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -349,6 +364,37 @@ impl Config {
                 ));
             }
         }
+        for (name, a) in &self.authorizers {
+            if !self.functions.contains_key(&a.function) {
+                return Err(invalid(
+                    format!("authorizers.{name}.function"),
+                    &format!("no function `{}` is defined under [functions]", a.function),
+                ));
+            }
+            for source in &a.identity_source {
+                crate::authorizer::IdentitySource::parse(source).map_err(|e| {
+                    invalid(
+                        format!("authorizers.{name}.identity_source"),
+                        &e.to_string(),
+                    )
+                })?;
+            }
+        }
+        for (route, r) in &self.routes {
+            let Some(name) = &r.authorizer else { continue };
+            if route != "$connect" {
+                return Err(invalid(
+                    format!("routes.{route}.authorizer"),
+                    "authorizers run on $connect only, as on AWS",
+                ));
+            }
+            if !self.authorizers.contains_key(name) {
+                return Err(invalid(
+                    format!("routes.{route}.authorizer"),
+                    &format!("no authorizer `{name}` is defined under [authorizers]"),
+                ));
+            }
+        }
         for (i, m) in self.sqs.iter().enumerate() {
             let key = |k: &str| format!("sqs[{i}].{k}");
             if !self.functions.contains_key(&m.function) {
@@ -431,6 +477,7 @@ impl Config {
             aws: AwsConfig::default(),
             functions: BTreeMap::new(),
             routes: BTreeMap::new(),
+            authorizers: BTreeMap::new(),
             sqs: Vec::new(),
             provision: ProvisionConfig::default(),
             base_dir: base_dir.to_owned(),

@@ -4,6 +4,7 @@
 //! local processes through the Lambda Runtime API, and serves the
 //! `@connections` management API.
 
+pub mod authorizer;
 mod aws;
 pub mod config;
 pub mod events;

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::authorizer::IdentitySource;
 use crate::config::Config;
 use crate::lambda::{Function, FunctionSpec};
 use crate::registry::Registry;
@@ -34,6 +35,12 @@ pub enum StartError {
 pub struct Route {
     pub function: Arc<Function>,
     pub route_response: bool,
+    pub authorizer: Option<Authorizer>,
+}
+
+pub struct Authorizer {
+    pub function: Arc<Function>,
+    pub sources: Vec<IdentitySource>,
 }
 
 /// What every request handler shares.
@@ -100,9 +107,21 @@ impl Gateway {
             .routes
             .iter()
             .map(|(key, r)| {
+                let authorizer = r.authorizer.as_ref().map(|name| {
+                    let a = &config.authorizers[name];
+                    Authorizer {
+                        function: functions[&a.function].clone(),
+                        sources: a
+                            .identity_source
+                            .iter()
+                            .map(|s| IdentitySource::parse(s).expect("checked when loaded"))
+                            .collect(),
+                    }
+                });
                 let route = Route {
                     function: functions[&r.function].clone(),
                     route_response: r.route_response,
+                    authorizer,
                 };
                 (key.clone(), route)
             })

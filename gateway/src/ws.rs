@@ -15,10 +15,12 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
 
+use crate::authorizer::Decision;
 use crate::events::{self, ConnectionInfo, HandshakeRequest, now_ms};
 use crate::integration;
+use crate::lambda::InvokeError;
 use crate::registry::{Connection, Outbound};
-use crate::server::Shared;
+use crate::server::{Authorizer, Shared};
 use crate::{headers, ids};
 
 /// Close codes and the reasons API Gateway reports for them.
@@ -75,13 +77,33 @@ pub async fn upgrade(
             .unwrap_or_default(),
     };
 
+    let mut info = info;
     let mut protocol = None;
     if let Some(route) = gw.routes.get("$connect") {
         let request_id = ids::aws_id();
+        if let Some(authorizer) = &route.authorizer {
+            match authorize(&gw, authorizer, &info, &request, &request_id, now).await {
+                Decision::Allow(context) => info.authorizer = Some(context),
+                Decision::Unauthorized => {
+                    return refuse(
+                        StatusCode::UNAUTHORIZED,
+                        r#"{"message":"Unauthorized"}"#.into(),
+                    );
+                }
+                Decision::Forbidden => {
+                    return refuse(StatusCode::FORBIDDEN, r#"{"message":"Forbidden"}"#.into());
+                }
+                Decision::Failed(e) => {
+                    tracing::warn!(connection = %info.connection_id, "authorizer failed: {e}");
+                    return refuse(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        r#"{"message": null}"#.into(),
+                    );
+                }
+            }
+        }
         let event = events::connect_event(&info, &request, &request_id, now);
-        let result = invoke(&gw, &route.function, &event).await;
-        let response = match result.and_then(|r| integration::parse(&r).map_err(|e| e.to_string()))
-        {
+        let response = match call(&gw, &route.function, &event).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::warn!(connection = %info.connection_id, "$connect failed: {e}");
@@ -120,8 +142,47 @@ pub async fn upgrade(
         })
 }
 
+/// Runs a route's REQUEST authorizer.
+async fn authorize(
+    gw: &Shared,
+    authorizer: &Authorizer,
+    info: &ConnectionInfo,
+    request: &HandshakeRequest,
+    request_id: &str,
+    now: i64,
+) -> Decision {
+    // A missing identity is refused without invoking the function.
+    if !crate::authorizer::has_identity(&authorizer.sources, request) {
+        return Decision::Unauthorized;
+    }
+    let aws = &gw.config.aws;
+    let arn = crate::authorizer::method_arn(&aws.region, &aws.account_id, info);
+    let event = crate::authorizer::request_event(info, request, &arn, request_id, now);
+    match invoke(gw, &authorizer.function, &event).await {
+        Ok(response) => crate::authorizer::evaluate(&response, &arn),
+        // The usual way to say 401 from a Node or Python authorizer.
+        Err(CallError::Invoke(_, InvokeError::Function { message, .. }))
+            if message == "Unauthorized" =>
+        {
+            Decision::Unauthorized
+        }
+        Err(e) => Decision::Failed(e.to_string()),
+    }
+}
+
 fn refuse(status: StatusCode, body: String) -> Response {
     (status, [("content-type", "application/json")], body).into_response()
+}
+
+/// Why an integration gave no response.
+#[derive(Debug, thiserror::Error)]
+enum CallError {
+    #[error("function `{0}`: {1}")]
+    Invoke(String, InvokeError),
+    #[error("function `{0}` did not answer within the integration timeout")]
+    Timeout(String),
+    #[error("function `{0}`: {1}")]
+    BadResponse(String, integration::BadResponse),
 }
 
 /// Invokes a route's function within the integration timeout.
@@ -129,8 +190,9 @@ async fn invoke(
     gw: &Shared,
     function: &Arc<crate::lambda::Function>,
     event: &serde_json::Value,
-) -> Result<Bytes, String> {
+) -> Result<Bytes, CallError> {
     let payload = Bytes::from(event.to_string());
+    let name = || function.name().to_string();
     match tokio::time::timeout(
         gw.config.api.integration_timeout(),
         function.invoke(payload),
@@ -138,12 +200,20 @@ async fn invoke(
     .await
     {
         Ok(Ok(response)) => Ok(response),
-        Ok(Err(e)) => Err(format!("function `{}`: {e}", function.name())),
-        Err(_) => Err(format!(
-            "function `{}` did not answer within the integration timeout",
-            function.name()
-        )),
+        Ok(Err(e)) => Err(CallError::Invoke(name(), e)),
+        Err(_) => Err(CallError::Timeout(name())),
     }
+}
+
+/// Invokes and reads the proxy response.
+async fn call(
+    gw: &Shared,
+    function: &Arc<crate::lambda::Function>,
+    event: &serde_json::Value,
+) -> Result<integration::ProxyResponse, CallError> {
+    let response = invoke(gw, function, event).await?;
+    integration::parse(&response)
+        .map_err(|e| CallError::BadResponse(function.name().to_string(), e))
 }
 
 /// A connection's life after the handshake.
@@ -287,10 +357,7 @@ async fn handle_message(gw: Arc<Shared>, conn: Arc<Connection>, body: String) {
         &body,
         now_ms(),
     );
-    let reply = invoke(&gw, &route.function, &event)
-        .await
-        .and_then(|r| integration::parse(&r).map_err(|e| e.to_string()));
-    match reply {
+    match call(&gw, &route.function, &event).await {
         Ok(response) if route.route_response => {
             if let Some(body) = response.body {
                 conn.send(Outbound::Text(body)).await;

@@ -79,11 +79,37 @@ async fn sqs(records: &[Value]) -> Result<Value, Error> {
     Ok(serde_json::json!({ "batchItemFailures": failures }))
 }
 
+/// Authorizer mode: `?token=allow|deny|unauthorized|error|garbage` (or the `X-Token` header).
+fn authorizer(event: &Value) -> Result<Value, Error> {
+    let token = event["queryStringParameters"]["token"]
+        .as_str()
+        .or_else(|| event["headers"]["X-Token"].as_str())
+        .unwrap_or_default();
+    let effect = match token {
+        "allow" => "Allow",
+        "deny" => "Deny",
+        "unauthorized" => return Err("Unauthorized".into()),
+        "error" => return Err("probe: authorizer failing on purpose".into()),
+        _ => return Ok(json!({ "nope": true })),
+    };
+    Ok(json!({
+        "principalId": "probe-user",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{ "Action": "execute-api:Invoke", "Effect": effect, "Resource": event["methodArn"] }]
+        },
+        "context": { "userId": "1234", "tier": 3 }
+    }))
+}
+
 async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let (event, context) = event.into_parts();
     record(&event);
     if let Some(records) = event["Records"].as_array() {
         return sqs(records).await;
+    }
+    if event["type"] == "REQUEST" {
+        return authorizer(&event);
     }
     let ctx = &event["requestContext"];
     match ctx["eventType"].as_str() {
