@@ -5,6 +5,8 @@
 //! Nothing here knows whether it runs on AWS or under wsgate: endpoints come
 //! from the standard `AWS_ENDPOINT_URL_<SERVICE>` variables the SDK reads.
 
+pub mod app;
+pub mod auth;
 pub mod batch;
 pub mod consumers;
 pub mod messages;
@@ -13,6 +15,7 @@ pub mod queue;
 pub mod routes;
 pub mod settings;
 pub mod store;
+pub mod token;
 pub mod ws_event;
 
 use lambda_runtime::Error;

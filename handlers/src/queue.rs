@@ -1,10 +1,10 @@
-//! The `NotifyConnection` queue: one message per socket to tell.
+//! Sending JSON messages to a queue (`NotifyConnection`, `CloseUnauthorized`).
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use tokio::sync::OnceCell;
 
-use crate::messages::NotifyConnection;
+use serde::Serialize;
 
 /// SQS takes at most 10 messages per batch call.
 const BATCH: usize = 10;
@@ -16,14 +16,14 @@ pub struct QueueError {
     message: String,
 }
 
-pub struct Notifier {
+pub struct Queue {
     client: Client,
     /// A queue name or URL.
     queue: String,
     url: OnceCell<String>,
 }
 
-impl Notifier {
+impl Queue {
     pub fn new(config: &aws_config::SdkConfig, queue: impl Into<String>) -> Self {
         Self {
             client: Client::new(config),
@@ -60,12 +60,30 @@ impl Notifier {
             .map(String::as_str)
     }
 
-    pub async fn notify(&self, message: &NotifyConnection) -> Result<(), QueueError> {
-        self.notify_all(std::slice::from_ref(message)).await
+    /// Sends one message, delivered after `delay_secs` (SQS allows up to 900).
+    pub async fn send_delayed(
+        &self,
+        message: &impl Serialize,
+        delay_secs: i32,
+    ) -> Result<(), QueueError> {
+        let url = self.url().await?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(serde_json::to_string(message).expect("serializable"))
+            .delay_seconds(delay_secs)
+            .send()
+            .await
+            .map_err(|e| self.error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    pub async fn send<T: Serialize>(&self, message: &T) -> Result<(), QueueError> {
+        self.send_all(std::slice::from_ref(message)).await
     }
 
     /// Sends the messages in batches of ten; fails if any entry was not accepted.
-    pub async fn notify_all(&self, messages: &[NotifyConnection]) -> Result<(), QueueError> {
+    pub async fn send_all<T: Serialize>(&self, messages: &[T]) -> Result<(), QueueError> {
         let url = self.url().await?;
         for chunk in messages.chunks(BATCH) {
             let entries = chunk

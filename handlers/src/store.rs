@@ -1,5 +1,7 @@
 //! The `Connections` table: one item per open socket, found by user through `UserIdIndex`.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -9,9 +11,12 @@ pub const USER_INDEX: &str = "UserIdIndex";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionRecord {
     pub connection_id: String,
-    pub user_id: String,
+    /// None until the socket has authorized (`action` mode); such records are
+    /// not in `UserIdIndex`, so user notifications never reach them.
+    pub user_id: Option<String>,
     /// Milliseconds since the epoch.
     pub connected_at: i64,
+    pub authorized: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,18 +48,27 @@ impl ConnectionStore {
     }
 
     pub async fn put(&self, record: &ConnectionRecord) -> Result<(), StoreError> {
+        let mut item = HashMap::from([
+            (
+                "ConnectionId".to_string(),
+                AttributeValue::S(record.connection_id.clone()),
+            ),
+            (
+                "ConnectedAt".to_string(),
+                AttributeValue::N(record.connected_at.to_string()),
+            ),
+            (
+                "Authorized".to_string(),
+                AttributeValue::Bool(record.authorized),
+            ),
+        ]);
+        if let Some(user) = &record.user_id {
+            item.insert("UserId".into(), AttributeValue::S(user.clone()));
+        }
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(
-                "ConnectionId",
-                AttributeValue::S(record.connection_id.clone()),
-            )
-            .item("UserId", AttributeValue::S(record.user_id.clone()))
-            .item(
-                "ConnectedAt",
-                AttributeValue::N(record.connected_at.to_string()),
-            )
+            .set_item(Some(item))
             .send()
             .await
             .map_err(|e| self.error(e))?;
@@ -92,7 +106,13 @@ impl ConnectionStore {
             };
             ConnectionRecord {
                 connection_id: s("ConnectionId"),
-                user_id: s("UserId"),
+                user_id: item.get("UserId").and_then(|v| v.as_s().ok()).cloned(),
+                // Records written before authorization existed count as authorized.
+                authorized: item
+                    .get("Authorized")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(true),
                 connected_at: item
                     .get("ConnectedAt")
                     .and_then(|v| v.as_n().ok())
@@ -100,6 +120,31 @@ impl ConnectionStore {
                     .unwrap_or_default(),
             }
         }))
+    }
+
+    /// Marks a socket authorized as `user`; false when its record is gone (the socket closed).
+    pub async fn authorize(&self, connection_id: &str, user: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("ConnectionId", AttributeValue::S(connection_id.into()))
+            .update_expression("SET UserId = :u, Authorized = :t")
+            .condition_expression("attribute_exists(ConnectionId)")
+            .expression_attribute_values(":u", AttributeValue::S(user.into()))
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(self.error(e)),
+        }
     }
 
     /// The ids of every connection of a user (all pages of the GSI query).

@@ -5,12 +5,13 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType,
 };
+use handlers::app::App;
 use handlers::consumers;
 use handlers::messages::NotifyConnection;
-use handlers::push::Pusher;
-use handlers::queue::Notifier;
+use handlers::queue::Queue;
 use handlers::routes;
-use handlers::store::{ConnectionRecord, ConnectionStore};
+use handlers::settings::Settings;
+use handlers::store::ConnectionRecord;
 use serde_json::{Value, json};
 use testkit::Moto;
 
@@ -115,22 +116,41 @@ fn sqs_event(bodies: &[&str]) -> SqsEvent {
 struct Env {
     _moto: Moto,
     sdk: aws_config::SdkConfig,
-    store: ConnectionStore,
-    notifier: Notifier,
+    app: App,
     queue_url: String,
 }
 
 async fn env() -> Env {
+    env_with(&[]).await
+}
+
+/// An app against a fresh moto, with these settings over the defaults.
+async fn env_with(vars: &[(&str, &str)]) -> Env {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     table(&sdk, "Connections").await;
     let queue_url = queue(&sdk, "NotifyConnection").await;
+    queue(&sdk, "CloseUnauthorized").await;
+    let settings = Settings::from_lookup(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
     Env {
-        store: ConnectionStore::new(&sdk, "Connections"),
-        notifier: Notifier::new(&sdk, "NotifyConnection"),
+        app: App::new(settings, &sdk),
         sdk,
         queue_url,
         _moto: moto,
+    }
+}
+
+fn record(id: &str, user: &str) -> ConnectionRecord {
+    ConnectionRecord {
+        connection_id: id.into(),
+        user_id: Some(user.into()),
+        connected_at: 5,
+        authorized: true,
     }
 }
 
@@ -138,24 +158,38 @@ async fn env() -> Env {
 async fn the_store_finds_connections_by_user() {
     let env = env().await;
     for (id, user) in [("a1", "alice"), ("a2", "alice"), ("b1", "bob")] {
-        env.store
-            .put(&ConnectionRecord {
-                connection_id: id.into(),
-                user_id: user.into(),
-                connected_at: 5,
-            })
+        env.app
+            .store
+            .put(&record(id, user))
             .await
             .unwrap();
     }
-    let mut alice = env.store.connections_of("alice").await.unwrap();
+    let mut alice = env.app.store.connections_of("alice").await.unwrap();
     alice.sort();
     assert_eq!(alice, ["a1", "a2"]);
-    assert!(env.store.connections_of("nobody").await.unwrap().is_empty());
-    assert_eq!(env.store.get("b1").await.unwrap().unwrap().user_id, "bob");
-    env.store.delete("a1").await.unwrap();
-    env.store.delete("never-there").await.unwrap();
-    assert_eq!(env.store.connections_of("alice").await.unwrap(), ["a2"]);
-    assert_eq!(env.store.get("a1").await.unwrap(), None);
+    assert!(
+        env.app
+            .store
+            .connections_of("nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        env.app
+            .store
+            .get("b1")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("bob")
+    );
+    env.app.store.delete("a1").await.unwrap();
+    env.app.store.delete("never-there").await.unwrap();
+    assert_eq!(env.app.store.connections_of("alice").await.unwrap(), ["a2"]);
+    assert_eq!(env.app.store.get("a1").await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -167,17 +201,17 @@ async fn the_notifier_sends_in_batches_of_ten() {
             data: json!(i),
         })
         .collect();
-    env.notifier.notify_all(&messages).await.unwrap();
+    env.app.notifications.send_all(&messages).await.unwrap();
     let mut got = drain(&env.sdk, &env.queue_url).await;
     got.sort_by_key(|m| m.data.as_i64());
     assert_eq!(got, messages);
     // A queue URL works as well as a name; a missing queue is a clear error.
-    Notifier::new(&env.sdk, env.queue_url.clone())
-        .notify(&messages[0])
+    Queue::new(&env.sdk, env.queue_url.clone())
+        .send(&messages[0])
         .await
         .unwrap();
-    let err = Notifier::new(&env.sdk, "Missing")
-        .notify(&messages[0])
+    let err = Queue::new(&env.sdk, "Missing")
+        .send(&messages[0])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("Missing"), "{err}");
@@ -186,49 +220,59 @@ async fn the_notifier_sends_in_batches_of_ten() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_needs_a_user_and_prefers_the_authorizers() {
     let env = env().await;
-    let refused = routes::connect(&env.store, ws_event("c0", json!({})))
+    let refused = routes::connect(&env.app, ws_event("c0", json!({})))
         .await
         .unwrap();
     assert_eq!(refused["statusCode"], 400);
     let empty = json!({"queryStringParameters": {"userId": "  "}});
     assert_eq!(
-        routes::connect(&env.store, ws_event("c0", empty))
+        routes::connect(&env.app, ws_event("c0", empty))
             .await
             .unwrap()["statusCode"],
         400
     );
 
     let ok = routes::connect(
-        &env.store,
+        &env.app,
         ws_event("c1", json!({"queryStringParameters": {"userId": "1234"}})),
     )
     .await
     .unwrap();
     assert_eq!(ok["statusCode"], 200);
-    let r = env.store.get("c1").await.unwrap().unwrap();
+    let r = env.app.store.get("c1").await.unwrap().unwrap();
     assert_eq!(
-        (r.user_id.as_str(), r.connected_at),
-        ("1234", 1700000000000)
+        (r.user_id.as_deref(), r.connected_at),
+        (Some("1234"), 1700000000000)
     );
 
     let both = json!({
         "queryStringParameters": {"userId": "mallory"},
         "requestContext": {"connectionId": "c2", "authorizer": {"userId": "alice", "principalId": "alice"}},
     });
-    routes::connect(&env.store, both).await.unwrap();
-    assert_eq!(env.store.get("c2").await.unwrap().unwrap().user_id, "alice");
+    routes::connect(&env.app, both).await.unwrap();
+    assert_eq!(
+        env.app
+            .store
+            .get("c2")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id
+            .as_deref(),
+        Some("alice")
+    );
 
-    routes::disconnect(&env.store, ws_event("c1", json!({})))
+    routes::disconnect(&env.app, ws_event("c1", json!({})))
         .await
         .unwrap();
-    assert_eq!(env.store.get("c1").await.unwrap(), None);
+    assert_eq!(env.app.store.get("c1").await.unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ping_and_default_answer_through_the_queue() {
     let env = env().await;
     routes::ping(
-        &env.notifier,
+        &env.app,
         ws_event(
             "c1",
             json!({"body": r#"{"action":"ping","name":"Stepan"}"#}),
@@ -237,12 +281,12 @@ async fn ping_and_default_answer_through_the_queue() {
     .await
     .unwrap();
     routes::default(
-        &env.notifier,
+        &env.app,
         ws_event("c2", json!({"body": r#"{"action":"dance"}"#})),
     )
     .await
     .unwrap();
-    routes::default(&env.notifier, ws_event("c3", json!({"body": "not json"})))
+    routes::default(&env.app, ws_event("c3", json!({"body": "not json"})))
         .await
         .unwrap();
     let mut got = drain(&env.sdk, &env.queue_url).await;
@@ -262,12 +306,9 @@ async fn ping_and_default_answer_through_the_queue() {
 async fn notify_user_fans_out_and_reports_malformed_records_alone() {
     let env = env().await;
     for id in ["a1", "a2"] {
-        env.store
-            .put(&ConnectionRecord {
-                connection_id: id.into(),
-                user_id: "alice".into(),
-                connected_at: 1,
-            })
+        env.app
+            .store
+            .put(&record(id, "alice"))
             .await
             .unwrap();
     }
@@ -277,7 +318,7 @@ async fn notify_user_fans_out_and_reports_malformed_records_alone() {
         r#"{"userId":"nobody","data":1}"#,
         r#"{"data":1}"#,
     ]);
-    let response = consumers::notify_user(&env.store, &env.notifier, event).await;
+    let response = consumers::notify_user(&env.app, event).await;
     let mut failed: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -304,20 +345,166 @@ async fn notify_connection_reports_what_it_could_not_push() {
         ))
         .endpoint_url(format!("http://127.0.0.1:{}", testkit::free_port()))
         .build();
-    env.store
-        .put(&ConnectionRecord {
-            connection_id: "c1".into(),
-            user_id: "u".into(),
-            connected_at: 1,
-        })
+    env.app
+        .store
+        .put(&record("c1", "u"))
         .await
         .unwrap();
     let event = sqs_event(&[
         r#"{"connectionId":"c1","data":"hi"}"#,
         r#"{"data":"no id"}"#,
     ]);
-    let response =
-        consumers::notify_connection(&env.store, &Pusher::new(&unreachable), event).await;
+    // The management API is unreachable; the table is moto's.
+    let mut app = App::new(Settings::from_lookup(|_| None).unwrap(), &unreachable);
+    app.store = env.app.store.clone();
+    let response = consumers::notify_connection(&app, event).await;
     assert_eq!(response.batch_item_failures.len(), 2);
-    assert!(env.store.get("c1").await.unwrap().is_some());
+    assert!(env.app.store.get("c1").await.unwrap().is_some());
+}
+
+const SECRET: &str = "test-secret";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn action_mode_refuses_everything_until_authorize() {
+    let env = env_with(&[
+        ("AUTH_MODE", "action"),
+        ("TOKEN_SECRET", SECRET),
+        ("AUTH_GRACE_SECS", "0"),
+    ])
+    .await;
+    // $connect accepts without a user and schedules the grace-period check.
+    let ok = routes::connect(&env.app, ws_event("c1", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(ok["statusCode"], 200);
+    let r = env.app.store.get("c1").await.unwrap().unwrap();
+    assert!(!r.authorized && r.user_id.is_none());
+    let closings = queue(&env.sdk, "CloseUnauthorized").await;
+    let sqs = aws_sdk_sqs::Client::new(&env.sdk);
+    let scheduled = sqs
+        .receive_message()
+        .queue_url(&closings)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        scheduled.messages()[0].body(),
+        Some(r#"{"connectionId":"c1"}"#)
+    );
+
+    // Anything but authorize is refused, and does nothing else.
+    routes::ping(
+        &env.app,
+        ws_event("c1", json!({"body": r#"{"action":"ping"}"#})),
+    )
+    .await
+    .unwrap();
+    routes::default(
+        &env.app,
+        ws_event("c1", json!({"body": r#"{"action":"x"}"#})),
+    )
+    .await
+    .unwrap();
+    let replies = drain(&env.sdk, &env.queue_url).await;
+    assert_eq!(replies.len(), 2);
+    assert!(replies.iter().all(|m| {
+        m.data["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Not authorized")
+    }));
+
+    // A wrong or expired token is refused; a good one makes the socket the user's.
+    let now = handlers::token::now();
+    for bad in [
+        "garbage".to_string(),
+        handlers::token::mint(b"other", "alice", now, 60),
+        handlers::token::mint(SECRET.as_bytes(), "alice", now, -1),
+    ] {
+        let body = json!({"action":"authorize","token":bad}).to_string();
+        routes::authorize(&env.app, ws_event("c1", json!({"body": body})))
+            .await
+            .unwrap();
+    }
+    let good = handlers::token::mint(SECRET.as_bytes(), "alice", now, 60);
+    let body = json!({"action":"authorize","token":good}).to_string();
+    routes::authorize(&env.app, ws_event("c1", json!({"body": body})))
+        .await
+        .unwrap();
+    let replies = drain(&env.sdk, &env.queue_url).await;
+    let messages: Vec<_> = replies
+        .iter()
+        .map(|m| m.data["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(messages[0].contains("malformed"), "{messages:?}");
+    assert!(messages[1].contains("signature"), "{messages:?}");
+    assert!(messages[2].contains("expired"), "{messages:?}");
+    assert_eq!(
+        replies[3].data,
+        json!({"action":"authorized","userId":"alice"})
+    );
+    let r = env.app.store.get("c1").await.unwrap().unwrap();
+    assert!(r.authorized);
+    assert_eq!(env.app.store.connections_of("alice").await.unwrap(), ["c1"]);
+
+    // Now ping works; the grace-period check leaves an authorized socket alone.
+    routes::ping(
+        &env.app,
+        ws_event("c1", json!({"body": r#"{"action":"ping","name":"A"}"#})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        drain(&env.sdk, &env.queue_url).await[0].data["action"],
+        "pong"
+    );
+    let response =
+        consumers::close_unauthorized(&env.app, sqs_event(&[r#"{"connectionId":"c1"}"#, "junk"]))
+            .await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, ["m1"]);
+    assert!(env.app.store.get("c1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_authorizer_and_token_functions() {
+    let settings =
+        Settings::from_lookup(|k| (k == "TOKEN_SECRET").then(|| SECRET.to_string())).unwrap();
+    let minted =
+        handlers::auth::token(&settings, &json!({"body": r#"{"userId":"1234"}"#})).unwrap();
+    assert_eq!(minted["statusCode"], 200);
+    let token = serde_json::from_str::<Value>(minted["body"].as_str().unwrap()).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let no_user = handlers::auth::token(&settings, &json!({"body": "{}"})).unwrap();
+    assert_eq!(no_user["statusCode"], 400);
+
+    let event = |t: &str| json!({"type":"REQUEST","methodArn":"arn:x/local/$connect","queryStringParameters":{"token":t}});
+    let allow = handlers::auth::authorizer(&settings, &event(&token)).unwrap();
+    assert_eq!(allow["policyDocument"]["Statement"][0]["Effect"], "Allow");
+    assert_eq!(
+        allow["policyDocument"]["Statement"][0]["Resource"],
+        "arn:x/local/$connect"
+    );
+    assert_eq!(allow["context"]["userId"], "1234");
+    assert_eq!(allow["principalId"], "1234");
+    let expired =
+        handlers::token::mint(SECRET.as_bytes(), "1234", handlers::token::now() - 100, 10);
+    let deny = handlers::auth::authorizer(&settings, &event(&expired)).unwrap();
+    assert_eq!(deny["policyDocument"]["Statement"][0]["Effect"], "Deny");
+    let err = handlers::auth::authorizer(&settings, &event("")).unwrap_err();
+    assert_eq!(err.to_string(), "Unauthorized");
+    let unset = Settings::from_lookup(|_| None).unwrap();
+    assert!(
+        handlers::auth::authorizer(&unset, &event(&token))
+            .unwrap_err()
+            .to_string()
+            .contains("TOKEN_SECRET")
+    );
 }

@@ -1,19 +1,14 @@
-//! `$connect` of the notification app: records the socket under its user.
+//! `$connect`: records the socket under its user (or as not yet authorized).
 
-#![recursion_limit = "256"]
-use handlers::{routes, settings::Settings, store::ConnectionStore};
+use handlers::{app::App, routes};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     handlers::init_logging();
-    let settings = Settings::from_env();
-    let store = ConnectionStore::new(&handlers::aws_config().await, settings.connections_table);
-    let store = &store;
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<serde_json::Value>| async move {
-            routes::connect(store, event.payload).await
-        },
-    ))
+    let app = &App::from_env().await?;
+    lambda_runtime::run(service_fn(|e: LambdaEvent<serde_json::Value>| {
+        routes::connect(app, e.payload)
+    }))
     .await
 }

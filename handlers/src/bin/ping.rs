@@ -1,22 +1,14 @@
-//! The `ping` route of the notification app.
-#![recursion_limit = "256"]
+//! The `ping` route: answers with a pong through the `NotifyConnection` queue.
 
-use handlers::{queue::Notifier, routes, settings::Settings};
+use handlers::{app::App, routes};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     handlers::init_logging();
-    let settings = Settings::from_env();
-    let notifier = Notifier::new(
-        &handlers::aws_config().await,
-        settings.notify_connection_queue,
-    );
-    let notifier = &notifier;
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<serde_json::Value>| async move {
-            routes::ping(notifier, event.payload).await
-        },
-    ))
+    let app = &App::from_env().await?;
+    lambda_runtime::run(service_fn(|e: LambdaEvent<serde_json::Value>| {
+        routes::ping(app, e.payload)
+    }))
     .await
 }
