@@ -44,6 +44,12 @@ pub struct Config {
     /// Lambda REQUEST authorizers, by name; `$connect` names one with `authorizer`.
     #[serde(default)]
     pub authorizers: BTreeMap<String, AuthorizerConfig>,
+    /// Environment every function gets (a function's own `env` wins), like SAM's Globals.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Plain HTTP beside the WebSocket API: function routes (an HTTP API) and static files.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// SQS event source mappings: queues whose messages invoke a function.
     #[serde(default)]
     pub sqs: Vec<SqsMappingConfig>,
@@ -166,6 +172,23 @@ pub struct RouteConfig {
     /// An authorizer from `[authorizers]` (only on `$connect`, as on AWS).
     #[serde(default)]
     pub authorizer: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `"POST /token" = { function = "token" }`: invoked with HTTP API (payload 2.0) events.
+    #[serde(default)]
+    pub routes: BTreeMap<String, HttpRouteConfig>,
+    /// A folder served at `/web/` (and `/` redirects there).
+    #[serde(default)]
+    pub static_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRouteConfig {
+    pub function: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -380,8 +403,32 @@ impl Config {
                 })?;
             }
         }
+        for (key, r) in &self.http.routes {
+            let key_name = format!("http.routes.\"{key}\"");
+            let Some((method, route_path)) = key.split_once(' ') else {
+                return Err(invalid(key_name, "must be `METHOD /path`, e.g. `POST /token`"));
+            };
+            if method.parse::<axum::http::Method>().is_err() || !route_path.starts_with('/') {
+                return Err(invalid(key_name, "must be `METHOD /path`, e.g. `POST /token`"));
+            }
+            let first = route_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+            if first == self.api.stage || first == "web" || first.starts_with('@') {
+                return Err(invalid(key_name, "must not start with the stage, `web` or `@connections`"));
+            }
+            if !self.functions.contains_key(&r.function) {
+                return Err(invalid(
+                    format!("{key_name}.function"),
+                    &format!("no function `{}` is defined under [functions]", r.function),
+                ));
+            }
+        }
+        if self.api.stage == "web" && self.http.static_dir.is_some() {
+            return Err(invalid("api.stage".into(), "`web` is where http.static_dir is served"));
+        }
         for (route, r) in &self.routes {
-            let Some(name) = &r.authorizer else { continue };
+            let Some(name) = r.authorizer.as_ref().filter(|a| !a.is_empty()) else {
+                continue;
+            };
             if route != "$connect" {
                 return Err(invalid(
                     format!("routes.{route}.authorizer"),
@@ -457,10 +504,22 @@ impl Config {
     /// Relative programs and working folders are relative to the config file's folder.
     fn resolve_paths(&mut self) {
         let base = self.base_dir.clone();
+        if let Some(dir) = self.http.static_dir.take() {
+            self.http.static_dir = Some(if dir.is_relative() { base.join(dir) } else { dir });
+        }
+        // An empty authorizer name means none (so `${VAR-name}` can switch it off).
+        for r in self.routes.values_mut() {
+            if r.authorizer.as_deref() == Some("") {
+                r.authorizer = None;
+            }
+        }
         for f in self.functions.values_mut() {
             let program = &mut f.command[0];
             if program.contains('/') && Path::new(program.as_str()).is_relative() {
                 *program = base.join(&*program).to_string_lossy().into_owned();
+            }
+            for (k, v) in &self.env {
+                f.env.entry(k.clone()).or_insert_with(|| v.clone());
             }
             f.working_dir = Some(match f.working_dir.take() {
                 Some(dir) if dir.is_relative() => base.join(dir),
@@ -478,6 +537,8 @@ impl Config {
             functions: BTreeMap::new(),
             routes: BTreeMap::new(),
             authorizers: BTreeMap::new(),
+            env: BTreeMap::new(),
+            http: HttpConfig::default(),
             sqs: Vec::new(),
             provision: ProvisionConfig::default(),
             base_dir: base_dir.to_owned(),
@@ -485,7 +546,8 @@ impl Config {
     }
 }
 
-/// Replaces `${NAME}` and `${NAME:-default}` (the default is used when NAME is unset or empty).
+/// Replaces `${NAME}`, `${NAME:-default}` (default when NAME is unset or empty) and
+/// `${NAME-default}` (default only when NAME is unset), as POSIX shells do.
 fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -499,15 +561,16 @@ fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
             )
         })?;
         let inner = &after[..end];
-        let (name, default) = match inner.split_once(":-") {
-            Some((n, d)) => (n, Some(d)),
-            None => (inner, None),
+        let (name, default, empty_is_unset) = match (inner.split_once(":-"), inner.split_once('-')) {
+            (Some((n, d)), _) => (n, Some(d), true),
+            (None, Some((n, d))) => (n, Some(d), false),
+            (None, None) => (inner, None, true),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             // Not a variable reference (e.g. `${request.body.action}`): keep it.
             out.push_str(&rest[start..start + 2 + end + 1]);
         } else {
-            match (lookup(name).filter(|v| !v.is_empty()), default) {
+            match (lookup(name).filter(|v| !(empty_is_unset && v.is_empty())), default) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => {
@@ -537,6 +600,10 @@ mod tests {
             "${request.body.action}"
         );
         assert!(expand_env("${NOPE}", env).unwrap_err().contains("NOPE"));
+        let env = |k: &str| (k == "EMPTY").then(String::new);
+        assert_eq!(expand_env("[${EMPTY-x}]", env).unwrap(), "[]");
+        assert_eq!(expand_env("[${EMPTY:-x}]", env).unwrap(), "[x]");
+        assert_eq!(expand_env("[${UNSET-x}]", env).unwrap(), "[x]");
     }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {

@@ -9,6 +9,7 @@ mod aws;
 pub mod config;
 pub mod events;
 mod headers;
+mod http_api;
 pub mod ids;
 pub mod integration;
 pub mod lambda;

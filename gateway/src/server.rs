@@ -19,6 +19,7 @@ use crate::lambda::{Function, FunctionSpec};
 use crate::registry::Registry;
 use crate::routing::RouteSelector;
 use crate::sqs::EventSource;
+use crate::http_api::{self, HttpRoute};
 use crate::{ids, management, ws};
 
 #[derive(Debug, thiserror::Error)]
@@ -242,7 +243,27 @@ impl Gateway {
 fn router(shared: Arc<Shared>) -> Router {
     // Bodies above the POST limit must still reach the handler to get AWS's 413.
     let body_limit = shared.config.api.max_message_bytes * 2 + 1024;
-    Router::new()
+    let mut app = Router::new();
+    for (key, r) in &shared.config.http.routes {
+        let (method, path) = key.split_once(' ').expect("checked when loaded");
+        let method: axum::http::Method = method.parse().expect("checked when loaded");
+        let route = Arc::new(HttpRoute {
+            route_key: key.clone(),
+            function: shared.functions[&r.function].clone(),
+        });
+        let handler = axum::routing::on(
+            axum::routing::MethodFilter::try_from(method).expect("a standard method"),
+            http_api::handle,
+        )
+        .with_state((shared.clone(), route));
+        app = app.route(path, handler);
+    }
+    if let Some(dir) = &shared.config.http.static_dir {
+        app = app
+            .nest_service("/web", tower_http::services::ServeDir::new(dir))
+            .route("/", get(|| async { axum::response::Redirect::temporary("/web/") }));
+    }
+    app
         .route("/{stage}", get(ws::upgrade))
         .route("/{stage}/@connections/{id}", any(management::handle))
         .route("/@connections/{id}", any(management::handle))
