@@ -406,14 +406,27 @@ impl Config {
         for (key, r) in &self.http.routes {
             let key_name = format!("http.routes.\"{key}\"");
             let Some((method, route_path)) = key.split_once(' ') else {
-                return Err(invalid(key_name, "must be `METHOD /path`, e.g. `POST /token`"));
+                return Err(invalid(
+                    key_name,
+                    "must be `METHOD /path`, e.g. `POST /token`",
+                ));
             };
             if method.parse::<axum::http::Method>().is_err() || !route_path.starts_with('/') {
-                return Err(invalid(key_name, "must be `METHOD /path`, e.g. `POST /token`"));
+                return Err(invalid(
+                    key_name,
+                    "must be `METHOD /path`, e.g. `POST /token`",
+                ));
             }
-            let first = route_path.trim_start_matches('/').split('/').next().unwrap_or_default();
+            let first = route_path
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default();
             if first == self.api.stage || first == "web" || first.starts_with('@') {
-                return Err(invalid(key_name, "must not start with the stage, `web` or `@connections`"));
+                return Err(invalid(
+                    key_name,
+                    "must not start with the stage, `web` or `@connections`",
+                ));
             }
             if !self.functions.contains_key(&r.function) {
                 return Err(invalid(
@@ -423,7 +436,10 @@ impl Config {
             }
         }
         if self.api.stage == "web" && self.http.static_dir.is_some() {
-            return Err(invalid("api.stage".into(), "`web` is where http.static_dir is served"));
+            return Err(invalid(
+                "api.stage".into(),
+                "`web` is where http.static_dir is served",
+            ));
         }
         for (route, r) in &self.routes {
             let Some(name) = r.authorizer.as_ref().filter(|a| !a.is_empty()) else {
@@ -505,7 +521,11 @@ impl Config {
     fn resolve_paths(&mut self) {
         let base = self.base_dir.clone();
         if let Some(dir) = self.http.static_dir.take() {
-            self.http.static_dir = Some(if dir.is_relative() { base.join(dir) } else { dir });
+            self.http.static_dir = Some(if dir.is_relative() {
+                base.join(dir)
+            } else {
+                dir
+            });
         }
         // An empty authorizer name means none (so `${VAR-name}` can switch it off).
         for r in self.routes.values_mut() {
@@ -561,7 +581,8 @@ fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
             )
         })?;
         let inner = &after[..end];
-        let (name, default, empty_is_unset) = match (inner.split_once(":-"), inner.split_once('-')) {
+        let (name, default, empty_is_unset) = match (inner.split_once(":-"), inner.split_once('-'))
+        {
             (Some((n, d)), _) => (n, Some(d), true),
             (None, Some((n, d))) => (n, Some(d), false),
             (None, None) => (inner, None, true),
@@ -570,7 +591,10 @@ fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
             // Not a variable reference (e.g. `${request.body.action}`): keep it.
             out.push_str(&rest[start..start + 2 + end + 1]);
         } else {
-            match (lookup(name).filter(|v| !(empty_is_unset && v.is_empty())), default) {
+            match (
+                lookup(name).filter(|v| !(empty_is_unset && v.is_empty())),
+                default,
+            ) {
                 (Some(v), _) => out.push_str(&v),
                 (None, Some(d)) => out.push_str(d),
                 (None, None) => {

@@ -13,9 +13,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::events::{clf_time, now_ms};
+use crate::ids;
 use crate::lambda::Function;
 use crate::server::Shared;
-use crate::ids;
 
 /// One `METHOD /path` route.
 pub struct HttpRoute {
@@ -105,7 +105,11 @@ fn response(payload: &[u8]) -> Response {
         return internal_error();
     };
     let Some(status) = value.get("statusCode") else {
-        return (StatusCode::OK, [("content-type", "application/json")], value.to_string())
+        return (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            value.to_string(),
+        )
             .into_response();
     };
     let status = status
@@ -123,9 +127,11 @@ fn response(payload: &[u8]) -> Response {
         }
     }
     let body = match &value["body"] {
-        Value::String(s) if value["isBase64Encoded"] == true => base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .unwrap_or_default(),
+        Value::String(s) if value["isBase64Encoded"] == true => {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .unwrap_or_default()
+        }
         Value::String(s) => s.clone().into_bytes(),
         Value::Null => Vec::new(),
         other => other.to_string().into_bytes(),

@@ -15,11 +15,11 @@ use tokio_util::task::TaskTracker;
 
 use crate::authorizer::IdentitySource;
 use crate::config::Config;
+use crate::http_api::{self, HttpRoute};
 use crate::lambda::{Function, FunctionSpec};
 use crate::registry::Registry;
 use crate::routing::RouteSelector;
 use crate::sqs::EventSource;
-use crate::http_api::{self, HttpRoute};
 use crate::{ids, management, ws};
 
 #[derive(Debug, thiserror::Error)]
@@ -261,10 +261,12 @@ fn router(shared: Arc<Shared>) -> Router {
     if let Some(dir) = &shared.config.http.static_dir {
         app = app
             .nest_service("/web", tower_http::services::ServeDir::new(dir))
-            .route("/", get(|| async { axum::response::Redirect::temporary("/web/") }));
+            .route(
+                "/",
+                get(|| async { axum::response::Redirect::temporary("/web/") }),
+            );
     }
-    app
-        .route("/{stage}", get(ws::upgrade))
+    app.route("/{stage}", get(ws::upgrade))
         .route("/{stage}/@connections/{id}", any(management::handle))
         .route("/@connections/{id}", any(management::handle))
         .fallback(management::forbidden)

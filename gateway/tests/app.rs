@@ -2,133 +2,15 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use aws_sdk_dynamodb::types::AttributeValue;
+use common::app::*;
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
-use testkit::Moto;
 use tokio_tungstenite::tungstenite::Message;
-use wsgate::{Config, Gateway};
-
-struct App {
-    moto: Moto,
-    gateway: Gateway,
-    sdk: aws_config::SdkConfig,
-}
 
 async fn start_app() -> App {
-    let moto = Moto::start();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsgate.toml");
-    // The binaries are wherever this test's build put them.
-    let target = bin_dir().parent().unwrap().to_owned();
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("${CARGO_TARGET_DIR:-target}", &target.to_string_lossy());
-    let mut config = Config::from_toml(&text, &path, path.parent().unwrap()).unwrap();
-    config.api.listen = "127.0.0.1:0".parse().unwrap();
-    config.aws.endpoint_url = Some(moto.endpoint().to_string());
-    // Quick redelivery (above the time a batch takes here), so a poison message reaches its DLQ within seconds.
-    for q in &mut config.provision.queues {
-        q.visibility_timeout_secs = 3;
-    }
-    let gateway = Gateway::start(config).await.unwrap();
-    let sdk = moto.sdk_config().await;
-    App { moto, gateway, sdk }
-}
-
-impl App {
-    async fn connect(&self, user: &str) -> (Ws, String) {
-        let before = self.connections_of(user).await;
-        let (ws, _) =
-            tokio_tungstenite::connect_async(format!("{}?userId={user}", self.gateway.ws_url()))
-                .await
-                .unwrap();
-        // The record appears when $connect has run, which is before the handshake ends.
-        let after = self.connections_of(user).await;
-        let new: Vec<_> = after
-            .into_iter()
-            .filter(|id| !before.contains(id))
-            .collect();
-        assert_eq!(new.len(), 1, "exactly one new record for {user}");
-        (ws, new[0].clone())
-    }
-
-    async fn connections_of(&self, user: &str) -> Vec<String> {
-        let out = aws_sdk_dynamodb::Client::new(&self.sdk)
-            .query()
-            .table_name("Connections")
-            .index_name("UserIdIndex")
-            .key_condition_expression("UserId = :u")
-            .expression_attribute_values(":u", AttributeValue::S(user.into()))
-            .send()
-            .await
-            .unwrap();
-        out.items()
-            .iter()
-            .map(|i| i["ConnectionId"].as_s().unwrap().clone())
-            .collect()
-    }
-
-    async fn record_exists(&self, id: &str) -> bool {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
-            .get_item()
-            .table_name("Connections")
-            .key("ConnectionId", AttributeValue::S(id.into()))
-            .send()
-            .await
-            .unwrap()
-            .item
-            .is_some()
-    }
-
-    async fn queue_url(&self, name: &str) -> String {
-        aws_sdk_sqs::Client::new(&self.sdk)
-            .get_queue_url()
-            .queue_name(name)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap()
-    }
-
-    /// Sends a message the way the README does: with the aws CLI.
-    async fn send_with_cli(&self, queue: &str, body: &str) {
-        let url = self.queue_url(queue).await;
-        let out = tokio::process::Command::new(testkit::venv_program("aws"))
-            .args([
-                "sqs",
-                "send-message",
-                "--endpoint-url",
-                self.moto.endpoint(),
-            ])
-            .args(["--queue-url", &url, "--message-body", body])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()
-            .await
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} did not happen within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    start_app_in("query", &[]).await
 }
 
 /// Pings and returns the next frame: whatever was queued for the socket before it, else the pong.

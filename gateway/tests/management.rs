@@ -124,18 +124,15 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
         .replace('=', "%3D")
         .replace('+', "%2B")
         .replace('/', "%2F");
-    let client = reqwest_like::Client;
     for (path, text) in [
         (format!("/test/@connections/{encoded}"), "with stage"),
         (format!("/@connections/{encoded}"), "without stage"),
     ] {
-        let (status, _, _) = client.request(addr, "POST", &path, text).await;
+        let (status, _, _) = http(addr, "POST", &path, text).await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(next_text(&mut ws).await, text);
     }
-    let (status, headers, body) = client
-        .request(addr, "GET", "/@connections/AAAAAAAAAAAAAAA%3D", "")
-        .await;
+    let (status, headers, body) = http(addr, "GET", "/@connections/AAAAAAAAAAAAAAA%3D", "").await;
     assert_eq!(status, 410);
     assert!(
         headers
@@ -144,9 +141,8 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
         "{headers}"
     );
     assert!(body.contains("message"), "{body}");
-    let (status, headers, _) = client
-        .request(addr, "POST", &format!("/prod/@connections/{encoded}"), "x")
-        .await;
+    let (status, headers, _) =
+        http(addr, "POST", &format!("/prod/@connections/{encoded}"), "x").await;
     assert_eq!(status, 403);
     assert!(headers.to_lowercase().contains("forbiddenexception"));
 }
@@ -258,34 +254,5 @@ fn aws() -> String {
         venv.to_string_lossy().into_owned()
     } else {
         "aws".into()
-    }
-}
-
-/// Just enough HTTP/1.1 to send exact paths (clients normalise some encodings away).
-mod reqwest_like {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    pub struct Client;
-
-    impl Client {
-        pub async fn request(
-            &self,
-            addr: std::net::SocketAddr,
-            method: &str,
-            path: &str,
-            body: &str,
-        ) -> (u16, String, String) {
-            let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let req = format!(
-                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(req.as_bytes()).await.unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).await.unwrap();
-            let (head, body) = out.split_once("\r\n\r\n").unwrap();
-            let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-            (status, head.to_string(), body.to_string())
-        }
     }
 }

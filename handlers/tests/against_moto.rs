@@ -158,11 +158,7 @@ fn record(id: &str, user: &str) -> ConnectionRecord {
 async fn the_store_finds_connections_by_user() {
     let env = env().await;
     for (id, user) in [("a1", "alice"), ("a2", "alice"), ("b1", "bob")] {
-        env.app
-            .store
-            .put(&record(id, user))
-            .await
-            .unwrap();
+        env.app.store.put(&record(id, user)).await.unwrap();
     }
     let mut alice = env.app.store.connections_of("alice").await.unwrap();
     alice.sort();
@@ -306,11 +302,7 @@ async fn ping_and_default_answer_through_the_queue() {
 async fn notify_user_fans_out_and_reports_malformed_records_alone() {
     let env = env().await;
     for id in ["a1", "a2"] {
-        env.app
-            .store
-            .put(&record(id, "alice"))
-            .await
-            .unwrap();
+        env.app.store.put(&record(id, "alice")).await.unwrap();
     }
     let event = sqs_event(&[
         r#"{"userId":"alice","data":{"type":"download"}}"#,
@@ -345,11 +337,7 @@ async fn notify_connection_reports_what_it_could_not_push() {
         ))
         .endpoint_url(format!("http://127.0.0.1:{}", testkit::free_port()))
         .build();
-    env.app
-        .store
-        .put(&record("c1", "u"))
-        .await
-        .unwrap();
+    env.app.store.put(&record("c1", "u")).await.unwrap();
     let event = sqs_event(&[
         r#"{"connectionId":"c1","data":"hi"}"#,
         r#"{"data":"no id"}"#,

@@ -1,6 +1,8 @@
 //! Test harness: a real gateway on port 0, real function processes, real clients.
 #![allow(dead_code)]
 
+pub mod app;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -212,4 +214,27 @@ pub async fn management_client(endpoint: &str) -> aws_sdk_apigatewaymanagement::
         .load()
         .await;
     aws_sdk_apigatewaymanagement::Client::new(&config)
+}
+
+/// Just enough HTTP/1.1 to send exact paths (clients normalise some encodings away).
+/// Returns the status, the head and the body.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let out = String::from_utf8_lossy(&out).into_owned();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_string(), body.to_string())
 }
