@@ -217,7 +217,7 @@ pub async fn management_client(endpoint: &str) -> aws_sdk_apigatewaymanagement::
 }
 
 /// Just enough HTTP/1.1 to send exact paths (clients normalise some encodings away).
-/// Returns the status, the head and the body.
+/// Returns the status, the head and the body (read by Content-Length, or to the end).
 pub async fn http(
     addr: std::net::SocketAddr,
     method: &str,
@@ -232,9 +232,28 @@ pub async fn http(
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    let out = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, head.to_string(), body.to_string())
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
+            .await
+            .expect("an HTTP answer within 30 s")
+            .unwrap();
+        out.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&out);
+        if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            });
+            let complete = match length {
+                Some(len) => rest.len() >= len,
+                None => n == 0,
+            };
+            if complete {
+                let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+                return (status, head.to_string(), rest.to_string());
+            }
+        }
+        assert!(n > 0, "the connection closed mid-answer: {text}");
+    }
 }
