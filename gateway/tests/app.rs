@@ -122,25 +122,7 @@ async fn notifications_reach_exactly_the_users_sockets() {
     .await;
     assert_eq!(next_text(&mut a1).await, "after the poison");
     assert_eq!(next_text(&mut a2).await, "after the poison");
-    let dlq = app.queue_url("NotifyUser-DLQ").await;
-    let sqs = aws_sdk_sqs::Client::new(&app.sdk);
-    let mut dead = Vec::new();
-    eventually("the poison message in the DLQ", async || {
-        let out = sqs
-            .receive_message()
-            .queue_url(&dlq)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        dead.extend(
-            out.messages()
-                .iter()
-                .filter_map(|m| m.body().map(str::to_string)),
-        );
-        !dead.is_empty()
-    })
-    .await;
+    let dead = dead_letters(&app.sdk, "NotifyUser-DLQ").await;
     assert_eq!(dead, vec!["this is not JSON".to_string()]);
     // Nothing else was queued for alice: not the poison, not nobody's message.
     assert_eq!(ping(&mut a2, "end").await["action"], "pong");

@@ -50,10 +50,17 @@ impl Chromium {
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         let start = Instant::now();
         while tokio::net::TcpStream::connect(addr).await.is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "Chromium did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "Chromium did not start"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Self { child, addr, _profile: profile }
+        Self {
+            child,
+            addr,
+            _profile: profile,
+        }
     }
 
     /// Opens a tab at `url` and attaches to it.
@@ -61,9 +68,10 @@ impl Chromium {
         let (status, _, body) = http(self.addr, "PUT", &format!("/json/new?{url}"), "").await;
         assert_eq!(status, 200, "{body}");
         let target: Value = serde_json::from_str(&body).unwrap();
-        let (ws, _) = tokio_tungstenite::connect_async(target["webSocketDebuggerUrl"].as_str().unwrap())
-            .await
-            .unwrap();
+        let (ws, _) =
+            tokio_tungstenite::connect_async(target["webSocketDebuggerUrl"].as_str().unwrap())
+                .await
+                .unwrap();
         Page { ws, next_id: 0 }
     }
 }
@@ -84,7 +92,10 @@ impl Page {
         self.next_id += 1;
         let id = self.next_id;
         let request = json!({ "id": id, "method": method, "params": params });
-        self.ws.send(Message::text(request.to_string())).await.unwrap();
+        self.ws
+            .send(Message::text(request.to_string()))
+            .await
+            .unwrap();
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(15), self.ws.next())
                 .await
@@ -101,12 +112,20 @@ impl Page {
 
     async fn eval(&mut self, expression: &str) -> Value {
         let reply = self
-            .command("Runtime.evaluate", json!({ "expression": expression, "returnByValue": true }))
+            .command(
+                "Runtime.evaluate",
+                json!({ "expression": expression, "returnByValue": true }),
+            )
             .await;
         reply["result"]["result"]["value"].clone()
     }
 
-    async fn wait_for(&mut self, what: &str, expression: &str, done: impl Fn(&Value) -> bool) -> Value {
+    async fn wait_for(
+        &mut self,
+        what: &str,
+        expression: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let start = Instant::now();
         loop {
             let value = self.eval(expression).await;
@@ -124,9 +143,13 @@ impl Page {
 
     async fn screenshot(&mut self, path: &std::path::Path) {
         use base64::Engine;
-        let reply = self.command("Page.captureScreenshot", json!({ "format": "png" })).await;
+        let reply = self
+            .command("Page.captureScreenshot", json!({ "format": "png" }))
+            .await;
         if let Some(data) = reply["result"]["data"].as_str() {
-            let png = base64::engine::general_purpose::STANDARD.decode(data).unwrap();
+            let png = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap();
             let _ = std::fs::write(path, png);
         }
     }
@@ -144,7 +167,8 @@ async fn the_page_shows_a_download_link_for_its_user_only() {
     let mut alice = browser.open(&page("alice")).await;
     let mut bob = browser.open(&page("bob")).await;
     for tab in [&mut alice, &mut bob] {
-        tab.wait_for("the page connects", STATE, |v| v == "connected").await;
+        tab.wait_for("the page connects", STATE, |v| v == "connected")
+            .await;
     }
 
     let url = "https://example.com/reports/alice.pdf";
@@ -164,7 +188,8 @@ async fn the_page_shows_a_download_link_for_its_user_only() {
         &json!({"userId":"bob","data":{"type":"download","url":bobs}}).to_string(),
     )
     .await;
-    bob.wait_for("bob's link", LINKS, |v| v == &json!([bobs])).await;
+    bob.wait_for("bob's link", LINKS, |v| v == &json!([bobs]))
+        .await;
     assert_eq!(bob.eval(COUNT).await, 1);
     assert_eq!(alice.eval(COUNT).await, 1);
     assert_eq!(alice.eval(LINKS).await, json!([url]));

@@ -2,8 +2,6 @@
 
 mod common;
 
-use tokio::process::Command;
-
 use aws_sdk_apigatewaymanagement::error::ProvideErrorMetadata;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use common::*;
@@ -215,7 +213,7 @@ except c.exceptions.GoneException:
     print("gone")
 c.delete_connection(ConnectionId=sys.argv[2])
 "#;
-    let out = Command::new(python())
+    let out = tokio::process::Command::new(python())
         .args(["-c", script, &endpoint, &id])
         .output()
         .await
@@ -231,28 +229,5 @@ c.delete_connection(ConnectionId=sys.argv[2])
     match ws.next().await {
         Some(Ok(Message::Close(Some(f)))) => assert_eq!(u16::from(f.code), 1000),
         other => panic!("{other:?}"),
-    }
-}
-
-/// Runs the CLI without blocking the runtime that serves the gateway.
-async fn aws_cli(args: &[&str]) -> std::process::Output {
-    Command::new(aws())
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_PAGER", "")
-        .output()
-        .await
-        .expect("the aws CLI runs")
-}
-
-/// The aws CLI that scripts/test installs into the venv, else the one on PATH.
-fn aws() -> String {
-    let venv = std::path::Path::new(&python()).with_file_name("aws");
-    if venv.exists() {
-        venv.to_string_lossy().into_owned()
-    } else {
-        "aws".into()
     }
 }

@@ -3,23 +3,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use common::*;
 use serde_json::json;
 use testkit::Moto;
-
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(40),
-            "{what} did not happen within 40 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 fn handled(gw: &TestGateway, body: &str) -> usize {
     gw.events().iter().filter(|e| e["handled"] == body).count()
@@ -145,32 +134,7 @@ async fn batch_item_failures_are_retried_alone_and_end_in_the_dlq() {
     send(&sdk, "Work", &all).await;
 
     // The poison message is received twice, then the redrive policy moves it.
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let dlq = sqs
-        .get_queue_url()
-        .queue_name("Work-DLQ")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let mut dead = Vec::new();
-    eventually("the poison message in the DLQ", async || {
-        let out = sqs
-            .receive_message()
-            .queue_url(&dlq)
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        dead.extend(
-            out.messages()
-                .iter()
-                .filter_map(|m| m.body().map(str::to_string)),
-        );
-        !dead.is_empty()
-    })
-    .await;
+    let dead = dead_letters(&sdk, "Work-DLQ").await;
     assert_eq!(dead, vec![poison]);
     eventually("the queue drained", async || {
         queue_is_empty(&sdk, "Work").await

@@ -38,6 +38,24 @@ pub async fn aws_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// The `main` of every function: logging, the app's clients (built once, kept for
+/// the life of the process, as Lambda keeps them between invocations), then the
+/// Runtime API loop with `handler`.
+pub async fn run<E, R, F, Fut>(handler: F) -> Result<(), Error>
+where
+    E: serde::de::DeserializeOwned,
+    R: serde::Serialize,
+    F: Fn(&'static app::App, E) -> Fut,
+    Fut: std::future::Future<Output = Result<R, Error>>,
+{
+    init_logging();
+    let app: &'static app::App = Box::leak(Box::new(app::App::from_env().await?));
+    lambda_runtime::run(lambda_runtime::service_fn(
+        |event: lambda_runtime::LambdaEvent<E>| handler(app, event.payload),
+    ))
+    .await
+}
+
 /// Turns any error into the runtime's error type, for `?` in handlers.
 pub fn fail(message: impl std::fmt::Display) -> Error {
     message.to_string().into()

@@ -28,43 +28,46 @@ impl Pusher {
     }
 
     pub async fn post(&self, connection_id: &str, data: String) -> Result<(), PushError> {
-        match self
+        let sent = self
             .client
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(data))
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if e.is_gone_exception() => Err(PushError::Gone(connection_id.into())),
-                e => Err(PushError::Failed {
-                    id: connection_id.into(),
-                    message: aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e)
-                        .to_string(),
-                }),
-            },
-        }
+            .await;
+        outcome(
+            connection_id,
+            sent.map(drop).map_err(|e| e.into_service_error().into()),
+        )
     }
 
     pub async fn close(&self, connection_id: &str) -> Result<(), PushError> {
-        match self
+        let sent = self
             .client
             .delete_connection()
             .connection_id(connection_id)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match e.into_service_error() {
-                e if e.is_gone_exception() => Err(PushError::Gone(connection_id.into())),
-                e => Err(PushError::Failed {
-                    id: connection_id.into(),
-                    message: aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e)
-                        .to_string(),
-                }),
-            },
+            .await;
+        outcome(
+            connection_id,
+            sent.map(drop).map_err(|e| e.into_service_error().into()),
+        )
+    }
+}
+
+/// 410 is `Gone`; anything else is a failure worth retrying.
+fn outcome(
+    id: &str,
+    result: Result<(), aws_sdk_apigatewaymanagement::Error>,
+) -> Result<(), PushError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(aws_sdk_apigatewaymanagement::Error::GoneException(_)) => {
+            Err(PushError::Gone(id.into()))
         }
+        Err(e) => Err(PushError::Failed {
+            id: id.into(),
+            message: aws_sdk_apigatewaymanagement::error::DisplayErrorContext(e).to_string(),
+        }),
     }
 }

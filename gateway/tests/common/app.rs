@@ -1,7 +1,6 @@
 //! The repo's app (wsgate.toml, the handler binaries) on moto, for end-to-end tests.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use testkit::Moto;
@@ -106,35 +105,22 @@ impl App {
     /// Sends a message the way the README does: with the aws CLI.
     pub async fn send_with_cli(&self, queue: &str, body: &str) {
         let url = self.queue_url(queue).await;
-        let out = tokio::process::Command::new(testkit::venv_program("aws"))
-            .args([
-                "sqs",
-                "send-message",
-                "--endpoint-url",
-                self.moto.endpoint(),
-            ])
-            .args(["--queue-url", &url, "--message-body", body])
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .output()
-            .await
-            .unwrap();
+        let endpoint = self.moto.endpoint();
+        let out = aws_cli(&[
+            "sqs",
+            "send-message",
+            "--endpoint-url",
+            endpoint,
+            "--queue-url",
+            &url,
+            "--message-body",
+            body,
+        ])
+        .await;
         assert!(
             out.status.success(),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-}
-
-pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !check().await {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} did not happen within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -32,19 +32,9 @@ pub fn bin(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// The Python with awslambdaric that scripts/test installs into `.venv`.
-pub fn python() -> String {
-    if let Ok(p) = std::env::var("WSGATE_TEST_PYTHON") {
-        return p;
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        venv.exists(),
-        "{} is missing: run scripts/test, which makes the venv with awslambdaric",
-        venv.display()
-    );
-    venv.to_string_lossy().into_owned()
-}
+/// The venv's Python (awslambdaric, boto3), as scripts/test makes it.
+#[allow(unused_imports)]
+pub use testkit::python;
 
 pub struct TestGateway {
     pub gateway: Gateway,
@@ -243,7 +233,8 @@ pub async fn http(
         if let Some((head, rest)) = text.split_once("\r\n\r\n") {
             let length = head.lines().find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse::<usize>().ok())?
             });
             let complete = match length {
                 Some(len) => rest.len() >= len,
@@ -256,4 +247,61 @@ pub async fn http(
         }
         assert!(n > 0, "the connection closed mid-answer: {text}");
     }
+}
+
+/// Polls `check` until it holds; fails after 40 s naming `what`.
+pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let start = Instant::now();
+    while !check().await {
+        assert!(
+            start.elapsed() < Duration::from_secs(40),
+            "{what} did not happen within 40 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs the aws CLI (the venv's, else PATH's) with test credentials, without
+/// blocking the runtime that serves the gateway.
+pub async fn aws_cli(args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(testkit::venv_program("aws"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_PAGER", "")
+        .output()
+        .await
+        .expect("the aws CLI runs")
+}
+
+/// Waits for messages in a (dead-letter) queue and returns their bodies.
+pub async fn dead_letters(sdk: &aws_config::SdkConfig, queue: &str) -> Vec<String> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let url = sqs
+        .get_queue_url()
+        .queue_name(queue)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let mut bodies = Vec::new();
+    eventually(&format!("a message in {queue}"), async || {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        bodies.extend(
+            out.messages()
+                .iter()
+                .filter_map(|m| m.body().map(str::to_string)),
+        );
+        !bodies.is_empty()
+    })
+    .await;
+    bodies
 }

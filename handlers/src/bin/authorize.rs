@@ -1,14 +1,6 @@
 //! The `authorize` route: a token makes the socket its user's (`AUTH_MODE=action`).
 
-use handlers::{app::App, routes};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    handlers::init_logging();
-    let app = &App::from_env().await?;
-    lambda_runtime::run(service_fn(|e: LambdaEvent<serde_json::Value>| {
-        routes::authorize(app, e.payload)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    handlers::run(handlers::routes::authorize).await
 }

@@ -1,14 +1,6 @@
 //! `$connect`: records the socket under its user (or as not yet authorized).
 
-use handlers::{app::App, routes};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    handlers::init_logging();
-    let app = &App::from_env().await?;
-    lambda_runtime::run(service_fn(|e: LambdaEvent<serde_json::Value>| {
-        routes::connect(app, e.payload)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    handlers::run(handlers::routes::connect).await
 }

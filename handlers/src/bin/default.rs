@@ -1,14 +1,6 @@
 //! `$default`: answers that the action is not implemented.
 
-use handlers::{app::App, routes};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    handlers::init_logging();
-    let app = &App::from_env().await?;
-    lambda_runtime::run(service_fn(|e: LambdaEvent<serde_json::Value>| {
-        routes::default(app, e.payload)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    handlers::run(handlers::routes::default).await
 }

@@ -1,15 +1,12 @@
 //! The `NotifyUser` queue consumer: fans a message out to every socket of a user.
 
 use aws_lambda_events::sqs::SqsEvent;
-use handlers::{app::App, consumers};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+use handlers::consumers;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    handlers::init_logging();
-    let app = &App::from_env().await?;
-    lambda_runtime::run(service_fn(|e: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(consumers::notify_user(app, e.payload).await)
-    }))
+async fn main() -> Result<(), lambda_runtime::Error> {
+    handlers::run(
+        |app, event: SqsEvent| async move { Ok(consumers::notify_user(app, event).await) },
+    )
     .await
 }
