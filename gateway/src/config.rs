@@ -313,6 +313,13 @@ impl Config {
         Ok(config)
     }
 
+    /// Checks a config built in code (from a template) and resolves its paths.
+    pub(crate) fn finish(mut self, path: &Path) -> Result<Self, ConfigError> {
+        self.validate(path)?;
+        self.resolve_paths();
+        Ok(self)
+    }
+
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key: String, message: &str| ConfigError::Invalid {
             path: path.to_owned(),

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod routing;
 pub mod server;
 mod sqs;
+pub mod template;
 mod ws;
 
 pub use config::Config;

@@ -7,7 +7,16 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
+use wsgate::config::ApiConfig;
+use wsgate::template::{self, TemplateOptions};
 use wsgate::{Config, Gateway};
+
+fn parse_parameter(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("`{text}` is not Name=value"))
+}
 
 #[derive(Parser)]
 #[command(version, about = "The AWS API Gateway WebSocket API, run locally")]
@@ -15,6 +24,27 @@ struct Args {
     /// The config file describing the API, its routes and functions.
     #[arg(short, long, env = "WSGATE_CONFIG", default_value = "wsgate.toml")]
     config: PathBuf,
+    /// A SAM / CloudFormation template (YAML or JSON) to run instead of a config file.
+    #[arg(short, long, env = "WSGATE_TEMPLATE", conflicts_with = "config")]
+    template: Option<PathBuf>,
+    /// A template parameter: `Name=value` (repeat for more).
+    #[arg(short = 'p', long = "parameter", value_parser = parse_parameter)]
+    parameters: Vec<(String, String)>,
+    /// Where the template's function binaries are (default: `$CARGO_TARGET_DIR` or target, then debug/).
+    #[arg(long, env = "WSGATE_BIN_DIR")]
+    bin_dir: Option<PathBuf>,
+    /// A folder to serve at /web/ beside a template's API.
+    #[arg(long, env = "WSGATE_STATIC_DIR")]
+    static_dir: Option<PathBuf>,
+    /// `AWS::StackName` in a template.
+    #[arg(long, env = "WSGATE_STACK_NAME", default_value = "wsgate")]
+    stack_name: String,
+    /// `AWS::Region` in a template.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    region: String,
+    /// The Python that runs a template's python* functions (with awslambdaric).
+    #[arg(long, env = "WSGATE_PYTHON", default_value = "python3")]
+    python: String,
     /// Listen address, overriding `api.listen` (port 0 picks a free one).
     #[arg(short, long, env = "WSGATE_LISTEN")]
     listen: Option<std::net::SocketAddr>,
@@ -33,14 +63,37 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let mut config = Config::load(&args.config)?;
+    let endpoint = match args.aws_endpoint_url.as_deref() {
+        None | Some("") => None,
+        Some("aws") => Some(None),
+        Some(url) => Some(Some(url.to_string())),
+    };
+    let mut config = match &args.template {
+        Some(path) => {
+            let options = TemplateOptions {
+                parameters: args.parameters.iter().cloned().collect(),
+                bin_dir: args.bin_dir.clone(),
+                python: args.python.clone(),
+                stack_name: args.stack_name.clone(),
+                region: args.region.clone(),
+                endpoint_url: endpoint.clone().flatten(),
+                listen: args.listen.unwrap_or(ApiConfig::default().listen),
+                static_dir: args.static_dir.clone(),
+                ..TemplateOptions::default()
+            };
+            let loaded = template::load(path, &options)?;
+            for warning in &loaded.warnings {
+                tracing::warn!("{}: {warning}", path.display());
+            }
+            loaded.config
+        }
+        None => Config::load(&args.config)?,
+    };
     if let Some(listen) = args.listen {
         config.api.listen = listen;
     }
-    match args.aws_endpoint_url.as_deref() {
-        None | Some("") => {}
-        Some("aws") => config.aws.endpoint_url = None,
-        Some(url) => config.aws.endpoint_url = Some(url.to_string()),
+    if let Some(endpoint) = endpoint {
+        config.aws.endpoint_url = endpoint;
     }
     // Signal handlers before "ready", so a signal right after start-up is not fatal.
     let mut term = signal(SignalKind::terminate())?;

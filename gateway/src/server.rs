@@ -100,7 +100,7 @@ impl Gateway {
             .map(|name| {
                 (
                     name.clone(),
-                    Function::new(function_spec(&config, name, addr)),
+                    Function::new(function_spec(&config, name, addr, &api_id)),
                 )
             })
             .collect();
@@ -275,7 +275,7 @@ fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// A function's process environment: what Lambda sets, the AWS endpoints, then its own.
-fn function_spec(config: &Config, name: &str, addr: SocketAddr) -> FunctionSpec {
+fn function_spec(config: &Config, name: &str, addr: SocketAddr, api_id: &str) -> FunctionSpec {
     let f = &config.functions[name];
     let aws = &config.aws;
     let arn = format!(
@@ -335,8 +335,13 @@ fn function_spec(config: &Config, name: &str, addr: SocketAddr) -> FunctionSpec 
         env.entry("AWS_SECRET_ACCESS_KEY".into())
             .or_insert_with(|| "test".into());
     }
+    // This API's AWS URLs (a template's `https://${Api}.execute-api…`) are this gateway here.
+    let aws_host = format!("{api_id}.execute-api.{}.amazonaws.com", aws.region);
     for (k, v) in &f.env {
-        env.insert(k.clone(), v.clone());
+        let local = v
+            .replace(&format!("https://{aws_host}"), &format!("http://{addr}"))
+            .replace(&format!("wss://{aws_host}"), &format!("ws://{addr}"));
+        env.insert(k.clone(), local);
     }
     FunctionSpec {
         name: name.into(),

@@ -9,10 +9,6 @@ use futures_util::SinkExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-async fn start_app() -> App {
-    start_app_in("query", &[]).await
-}
-
 /// Pings and returns the next frame: whatever was queued for the socket before it, else the pong.
 async fn ping(ws: &mut Ws, name: &str) -> Value {
     ws.send(Message::text(
@@ -24,8 +20,18 @@ async fn ping(ws: &mut Ws, name: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notifications_reach_exactly_the_users_sockets() {
-    let app = start_app().await;
+async fn notifications_reach_exactly_the_users_sockets_from_the_template() {
+    scenario(Source::Template).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_reach_exactly_the_users_sockets_from_wsgate_toml() {
+    scenario(Source::Toml).await;
+}
+
+/// Two users, three sockets, both queues, a stale record and a poison message.
+async fn scenario(source: Source) {
+    let app = start_app_from(source, "query", &[]).await;
 
     // $connect refuses a socket without a user.
     match tokio_tungstenite::connect_async(app.gateway.ws_url()).await {

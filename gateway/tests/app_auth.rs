@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
-const SECRET: &str = "test-secret";
+const SECRET: &str = "a-test-secret-of-some-length";
 
 async fn handshake_status(url: String) -> u16 {
     match connect_async(url).await {
@@ -40,7 +40,7 @@ async fn token_for(app: &App, user: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_checked_before_the_handshake() {
-    let app = start_app_in("authorizer", &[("TOKEN_SECRET", SECRET)]).await;
+    let app = start_app_in("authorizer", &[("TokenSecret", SECRET)]).await;
     let url = app.gateway.ws_url();
     let now = token::now();
 
@@ -91,11 +91,7 @@ async fn tokens_are_checked_before_the_handshake() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authorize_action_with_a_grace_period() {
-    let app = start_app_in(
-        "action",
-        &[("TOKEN_SECRET", SECRET), ("AUTH_GRACE_SECS", "2")],
-    )
-    .await;
+    let app = start_app_in("action", &[("TokenSecret", SECRET), ("AuthGraceSecs", "2")]).await;
     let url = app.gateway.ws_url();
 
     // Anyone connects; nothing but authorize is allowed until then.

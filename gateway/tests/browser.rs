@@ -161,7 +161,7 @@ const COUNT: &str = "document.querySelectorAll('li.notification').length";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_shows_a_download_link_for_its_user_only() {
-    let app = start_app_in("authorizer", &[("TOKEN_SECRET", "browser-test-secret")]).await;
+    let app = start_app_in("authorizer", &[("TokenSecret", "browser-test-secret")]).await;
     let browser = Chromium::start().await;
     let page = |user: &str| format!("http://{}/web/?userId={user}", app.gateway.local_addr());
     let mut alice = browser.open(&page("alice")).await;

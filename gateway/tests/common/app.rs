@@ -14,32 +14,81 @@ pub struct App {
     pub sdk: aws_config::SdkConfig,
 }
 
-/// The repo's wsgate.toml in an authentication mode (what scripts/dev does with
-/// WSGATE_AUTH_MODE), with `vars` filled in as the environment would.
-pub async fn start_app_in(mode: &str, vars: &[(&str, &str)]) -> App {
+/// Where the app's description comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// wsgate.toml, the native config.
+    Toml,
+    /// template.yaml, the SAM template that also deploys to AWS.
+    Template,
+}
+
+/// The app in an authentication mode (what scripts/dev does with
+/// WSGATE_AUTH_MODE) from template.yaml, with template parameters.
+pub async fn start_app_in(mode: &str, parameters: &[(&str, &str)]) -> App {
+    start_app_from(Source::Template, mode, parameters).await
+}
+
+pub async fn start_app_from(source: Source, mode: &str, parameters: &[(&str, &str)]) -> App {
     let moto = Moto::start();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wsgate.toml");
-    // The binaries are wherever this test's build put them.
-    let target = bin_dir().parent().unwrap().to_owned();
-    let authorizer = if mode == "authorizer" { "token" } else { "" };
-    let mut text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("${CARGO_TARGET_DIR:-target}", &target.to_string_lossy())
-        .replace("${WSGATE_AUTH_MODE:-authorizer}", mode)
-        .replace("${WSGATE_CONNECT_AUTHORIZER-token}", authorizer);
-    for (name, value) in vars {
-        let start = text
-            .find(&format!("${{{name}:-"))
-            .expect("a variable of wsgate.toml");
-        let end = start + text[start..].find('}').unwrap();
-        text.replace_range(start..=end, value);
-    }
-    let mut config = Config::from_toml(&text, &path, path.parent().unwrap()).unwrap();
-    config.api.listen = "127.0.0.1:0".parse().unwrap();
-    config.aws.endpoint_url = Some(moto.endpoint().to_string());
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut config = match source {
+        Source::Template => {
+            let mut options = wsgate::template::TemplateOptions {
+                // The binaries are wherever this test's build put them.
+                bin_dir: Some(bin_dir()),
+                endpoint_url: Some(moto.endpoint().to_string()),
+                static_dir: Some(repo.join("web")),
+                listen: "127.0.0.1:0".parse().unwrap(),
+                ..Default::default()
+            };
+            let defaults = [
+                ("StageName", "local"),
+                ("AuthMode", mode),
+                ("TokenSecret", "local-development-secret"),
+            ];
+            for (k, v) in defaults.iter().chain(parameters) {
+                options.parameters.insert(k.to_string(), v.to_string());
+            }
+            wsgate::template::load(&repo.join("template.yaml"), &options)
+                .unwrap()
+                .config
+        }
+        Source::Toml => {
+            let path = repo.join("wsgate.toml");
+            let target = bin_dir().parent().unwrap().to_owned();
+            let authorizer = if mode == "authorizer" { "token" } else { "" };
+            let mut text = std::fs::read_to_string(&path)
+                .unwrap()
+                .replace("${CARGO_TARGET_DIR:-target}", &target.to_string_lossy())
+                .replace("${WSGATE_AUTH_MODE:-authorizer}", mode)
+                .replace("${WSGATE_CONNECT_AUTHORIZER-token}", authorizer);
+            for (name, value) in parameters {
+                // The template's parameters are these variables in wsgate.toml.
+                let var = match *name {
+                    "TokenSecret" => "TOKEN_SECRET",
+                    "AuthGraceSecs" => "AUTH_GRACE_SECS",
+                    other => panic!("wsgate.toml has no variable for {other}"),
+                };
+                let start = text
+                    .find(&format!("${{{var}:-"))
+                    .expect("a variable of wsgate.toml");
+                let end = start + text[start..].find('}').unwrap();
+                text.replace_range(start..=end, value);
+            }
+            let mut config = Config::from_toml(&text, &path, path.parent().unwrap()).unwrap();
+            config.api.listen = "127.0.0.1:0".parse().unwrap();
+            config.aws.endpoint_url = Some(moto.endpoint().to_string());
+            config
+        }
+    };
     // Quick redelivery (above the time a batch takes here), so a poison message reaches its DLQ within seconds.
     for q in &mut config.provision.queues {
         q.visibility_timeout_secs = 3;
+    }
+    // The visibility timeout must cover the functions' timeouts, as on AWS.
+    for f in config.functions.values_mut() {
+        f.timeout_secs = f.timeout_secs.min(3);
     }
     let gateway = Gateway::start(config).await.unwrap();
     let sdk = moto.sdk_config().await;

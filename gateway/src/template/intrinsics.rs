@@ -1,0 +1,406 @@
+//! CloudFormation intrinsic functions, resolved to local names, ARNs and URLs.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::TemplateError;
+
+/// What `Ref` and `Fn::GetAtt` give for one resource.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceValues {
+    pub reference: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Parameters, pseudo parameters, conditions and resources' values.
+#[derive(Debug, Default)]
+pub struct Scope {
+    pub parameters: BTreeMap<String, Value>,
+    pub conditions: BTreeMap<String, bool>,
+    pub resources: BTreeMap<String, ResourceValues>,
+}
+
+/// Marks a value that `AWS::NoValue` removed.
+fn no_value() -> Value {
+    Value::String("\u{0}AWS::NoValue".into())
+}
+
+fn is_no_value(v: &Value) -> bool {
+    v.as_str() == Some("\u{0}AWS::NoValue")
+}
+
+impl Scope {
+    fn reference(&self, name: &str, at: &str) -> Result<Value, TemplateError> {
+        if name == "AWS::NoValue" {
+            return Ok(no_value());
+        }
+        if let Some(v) = self.parameters.get(name) {
+            return Ok(v.clone());
+        }
+        if let Some(r) = self.resources.get(name) {
+            return Ok(Value::String(r.reference.clone()));
+        }
+        Err(TemplateError::at(
+            at,
+            format!("!Ref {name}: no parameter or resource is called {name}"),
+        ))
+    }
+
+    fn attribute(
+        &self,
+        resource: &str,
+        attribute: &str,
+        at: &str,
+    ) -> Result<String, TemplateError> {
+        let r = self.resources.get(resource).ok_or_else(|| {
+            TemplateError::at(
+                at,
+                format!("!GetAtt {resource}.{attribute}: no resource is called {resource}"),
+            )
+        })?;
+        r.attributes.get(attribute).cloned().ok_or_else(|| {
+            TemplateError::at(
+                at,
+                format!("!GetAtt {resource}.{attribute}: wsgate does not know the attribute {attribute} of this resource"),
+            )
+        })
+    }
+
+    pub fn condition(&self, name: &str, at: &str) -> Result<bool, TemplateError> {
+        self.conditions
+            .get(name)
+            .copied()
+            .ok_or_else(|| TemplateError::at(at, format!("no condition is called {name}")))
+    }
+
+    /// Resolves every intrinsic in `value`; `AWS::NoValue` drops keys and list items.
+    pub fn resolve(&self, value: &Value, at: &str) -> Result<Value, TemplateError> {
+        let resolved = self.resolve_inner(value, at)?;
+        Ok(if is_no_value(&resolved) {
+            Value::Null
+        } else {
+            resolved
+        })
+    }
+
+    fn resolve_inner(&self, value: &Value, at: &str) -> Result<Value, TemplateError> {
+        match value {
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let v = self.resolve_inner(item, &format!("{at}[{i}]"))?;
+                    if !is_no_value(&v) {
+                        out.push(v);
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Value::Object(map) if map.len() == 1 => {
+                let (key, arg) = map.iter().next().expect("one entry");
+                match self.function(key, arg, at)? {
+                    Some(v) => Ok(v),
+                    None => self.resolve_map(map, at),
+                }
+            }
+            Value::Object(map) => self.resolve_map(map, at),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn resolve_map(&self, map: &Map<String, Value>, at: &str) -> Result<Value, TemplateError> {
+        let mut out = Map::new();
+        for (k, v) in map {
+            let v = self.resolve_inner(v, &format!("{at}.{k}"))?;
+            if !is_no_value(&v) {
+                out.insert(k.clone(), v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn string(&self, value: &Value, at: &str) -> Result<String, TemplateError> {
+        match self.resolve_inner(value, at)? {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::Bool(b) => Ok(b.to_string()),
+            other => Err(TemplateError::at(
+                at,
+                format!("expected a string, found {other}"),
+            )),
+        }
+    }
+
+    fn list(&self, value: &Value, at: &str) -> Result<Vec<Value>, TemplateError> {
+        match self.resolve_inner(value, at)? {
+            Value::Array(items) => Ok(items),
+            other => Err(TemplateError::at(
+                at,
+                format!("expected a list, found {other}"),
+            )),
+        }
+    }
+
+    /// One intrinsic function call, or None when `key` is not one.
+    fn function(&self, key: &str, arg: &Value, at: &str) -> Result<Option<Value>, TemplateError> {
+        let here = format!("{at}.{key}");
+        let at = here.as_str();
+        let args = |n: usize| -> Result<Vec<Value>, TemplateError> {
+            match arg {
+                Value::Array(a) if a.len() == n => Ok(a.clone()),
+                _ => Err(TemplateError::at(
+                    at,
+                    format!("takes a list of {n} arguments"),
+                )),
+            }
+        };
+        let v = match key {
+            "Ref" => self.reference(&self.string(arg, at)?, at)?,
+            "Fn::GetAtt" => {
+                let (resource, attribute) = match arg {
+                    Value::String(s) => s
+                        .split_once('.')
+                        .map(|(r, a)| (r.to_string(), a.to_string()))
+                        .ok_or_else(|| TemplateError::at(at, "expects Resource.Attribute"))?,
+                    Value::Array(a) if a.len() == 2 => {
+                        (self.string(&a[0], at)?, self.string(&a[1], at)?)
+                    }
+                    _ => return Err(TemplateError::at(at, "expects Resource.Attribute")),
+                };
+                Value::String(self.attribute(&resource, &attribute, at)?)
+            }
+            "Fn::Sub" => {
+                let (text, vars) = match arg {
+                    Value::String(s) => (s.clone(), Map::new()),
+                    Value::Array(a) if a.len() == 2 => {
+                        let vars = match self.resolve_inner(&a[1], at)? {
+                            Value::Object(m) => m,
+                            _ => {
+                                return Err(TemplateError::at(
+                                    at,
+                                    "the second argument must be a map",
+                                ));
+                            }
+                        };
+                        (self.string(&a[0], at)?, vars)
+                    }
+                    _ => {
+                        return Err(TemplateError::at(
+                            at,
+                            "takes a string, or a string and a map",
+                        ));
+                    }
+                };
+                Value::String(self.substitute(&text, &vars, at)?)
+            }
+            "Fn::Join" => {
+                let a = args(2)?;
+                let sep = self.string(&a[0], at)?;
+                let parts = self
+                    .list(&a[1], at)?
+                    .iter()
+                    .map(|p| self.string(p, at))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::String(parts.join(&sep))
+            }
+            "Fn::If" => {
+                let a = args(3)?;
+                let chosen = if self.condition(&self.string(&a[0], at)?, at)? {
+                    &a[1]
+                } else {
+                    &a[2]
+                };
+                self.resolve_inner(chosen, at)?
+            }
+            "Fn::Equals" => {
+                let a = args(2)?;
+                Value::Bool(self.resolve_inner(&a[0], at)? == self.resolve_inner(&a[1], at)?)
+            }
+            "Fn::Not" => Value::Bool(!self.boolean(&args(1)?[0], at)?),
+            "Fn::And" | "Fn::Or" => {
+                let items = match arg {
+                    Value::Array(a) => a,
+                    _ => return Err(TemplateError::at(at, "takes a list of conditions")),
+                };
+                let values = items
+                    .iter()
+                    .map(|c| self.boolean(c, at))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::Bool(if key == "Fn::And" {
+                    values.iter().all(|b| *b)
+                } else {
+                    values.iter().any(|b| *b)
+                })
+            }
+            "Condition" => Value::Bool(self.condition(&self.string(arg, at)?, at)?),
+            "Fn::Select" => {
+                let a = args(2)?;
+                let index: usize = self
+                    .string(&a[0], at)?
+                    .parse()
+                    .map_err(|_| TemplateError::at(at, "the index must be a number"))?;
+                self.list(&a[1], at)?.get(index).cloned().ok_or_else(|| {
+                    TemplateError::at(at, format!("index {index} is out of range"))
+                })?
+            }
+            "Fn::Split" => {
+                let a = args(2)?;
+                let sep = self.string(&a[0], at)?;
+                let text = self.string(&a[1], at)?;
+                Value::Array(
+                    text.split(sep.as_str())
+                        .map(|s| Value::String(s.into()))
+                        .collect(),
+                )
+            }
+            "Fn::Base64" => {
+                use base64::Engine;
+                Value::String(
+                    base64::engine::general_purpose::STANDARD.encode(self.string(arg, at)?),
+                )
+            }
+            "Fn::FindInMap" | "Fn::ImportValue" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => {
+                return Err(TemplateError::at(
+                    at,
+                    format!("{key} is not supported by wsgate"),
+                ));
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(v))
+    }
+
+    fn boolean(&self, value: &Value, at: &str) -> Result<bool, TemplateError> {
+        match self.resolve_inner(value, at)? {
+            Value::Bool(b) => Ok(b),
+            Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+            other => Err(TemplateError::at(
+                at,
+                format!("expected a condition, found {other}"),
+            )),
+        }
+    }
+
+    /// `${Name}`, `${Resource.Attribute}` and `${!Literal}` in a `Fn::Sub` string.
+    fn substitute(
+        &self,
+        text: &str,
+        vars: &Map<String, Value>,
+        at: &str,
+    ) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| TemplateError::at(at, format!("`${{` without `}}` in {text:?}")))?;
+            let name = &after[..end];
+            if let Some(literal) = name.strip_prefix('!') {
+                out.push_str("${");
+                out.push_str(literal);
+                out.push('}');
+            } else if let Some(v) = vars.get(name) {
+                out.push_str(&self.string(v, at)?);
+            } else if let Some((resource, attribute)) = name
+                .split_once('.')
+                .filter(|(r, _)| !r.starts_with("AWS::"))
+            {
+                out.push_str(&self.attribute(resource, attribute, at)?);
+            } else {
+                out.push_str(&self.string(&self.reference(name, at)?, at)?);
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope() -> Scope {
+        let mut s = Scope::default();
+        s.parameters.insert("Stage".into(), json!("dev"));
+        s.parameters
+            .insert("AWS::Region".into(), json!("us-east-1"));
+        s.conditions.insert("IsDev".into(), true);
+        s.resources.insert(
+            "Q".into(),
+            ResourceValues {
+                reference: "http://q/Q".into(),
+                attributes: BTreeMap::from([("Arn".to_string(), "arn:q".to_string())]),
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn every_intrinsic() {
+        let s = scope();
+        let r = |v: Value| s.resolve(&v, "X").unwrap();
+        assert_eq!(r(json!({"Ref": "Stage"})), json!("dev"));
+        assert_eq!(r(json!({"Ref": "Q"})), json!("http://q/Q"));
+        assert_eq!(r(json!({"Fn::GetAtt": "Q.Arn"})), json!("arn:q"));
+        assert_eq!(r(json!({"Fn::GetAtt": ["Q", "Arn"]})), json!("arn:q"));
+        assert_eq!(
+            r(json!({"Fn::Sub": "${Stage}-${Q.Arn}-${AWS::Region}-${!Keep}"})),
+            json!("dev-arn:q-us-east-1-${Keep}")
+        );
+        assert_eq!(
+            r(json!({"Fn::Sub": ["${A}/${Stage}", {"A": {"Ref": "Q"}}]})),
+            json!("http://q/Q/dev")
+        );
+        assert_eq!(
+            r(json!({"Fn::Join": ["-", ["a", {"Ref": "Stage"}]]})),
+            json!("a-dev")
+        );
+        assert_eq!(r(json!({"Fn::If": ["IsDev", "yes", "no"]})), json!("yes"));
+        assert_eq!(
+            r(json!({"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]})),
+            json!("b")
+        );
+        assert_eq!(
+            r(json!({"Fn::Equals": [{"Ref": "Stage"}, "dev"]})),
+            json!(true)
+        );
+        assert_eq!(
+            r(json!({"Fn::Not": [{"Condition": "IsDev"}]})),
+            json!(false)
+        );
+        assert_eq!(
+            r(json!({"Fn::Or": [false, {"Condition": "IsDev"}]})),
+            json!(true)
+        );
+        assert_eq!(r(json!({"Fn::Base64": "hi"})), json!("aGk="));
+        // NoValue drops keys and list items.
+        assert_eq!(
+            r(
+                json!({"a": {"Fn::If": ["IsDev", {"Ref": "AWS::NoValue"}, 1]}, "b": [1, {"Ref": "AWS::NoValue"}]})
+            ),
+            json!({"b": [1]})
+        );
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let s = scope();
+        let e = s
+            .resolve(&json!({"Ref": "Nope"}), "Resources.F.Properties.X")
+            .unwrap_err();
+        assert!(e.to_string().contains("Resources.F.Properties.X"), "{e}");
+        assert!(e.to_string().contains("Nope"), "{e}");
+        let e = s
+            .resolve(&json!({"Fn::GetAtt": "Q.Missing"}), "Y")
+            .unwrap_err();
+        assert!(e.to_string().contains("Missing"), "{e}");
+        assert!(
+            s.resolve(&json!({"Fn::If": ["Unknown", 1, 2]}), "Z")
+                .is_err()
+        );
+    }
+}
