@@ -133,13 +133,21 @@ pub async fn upgrade(
     if let Some(protocol) = protocol {
         ws = ws.protocols([protocol]);
     }
+    // Registered before the 101 goes out: a push that follows $connect at once
+    // waits in the channel instead of finding no connection (and a 410).
     let info = Arc::new(info);
-    let failed = info.connection_id.clone();
-    ws.on_failed_upgrade(move |e| tracing::warn!(connection = %failed, "upgrade failed: {e}"))
-        .on_upgrade(move |socket| {
-            let tracker = gw.connections.clone();
-            tracker.track_future(run(gw, socket, info))
-        })
+    let (tx, rx) = mpsc::channel(64);
+    let conn = Arc::new(Connection::new(info.clone(), tx));
+    gw.registry.insert(conn.clone());
+    let failed = (gw.clone(), info.connection_id.clone());
+    ws.on_failed_upgrade(move |e| {
+        tracing::warn!(connection = %failed.1, "upgrade failed: {e}");
+        failed.0.registry.remove(&failed.1);
+    })
+    .on_upgrade(move |socket| {
+        let tracker = gw.connections.clone();
+        tracker.track_future(run(gw, socket, conn, rx))
+    })
 }
 
 /// Runs a route's REQUEST authorizer.
@@ -217,10 +225,13 @@ async fn call(
 }
 
 /// A connection's life after the handshake.
-async fn run(gw: Arc<Shared>, socket: WebSocket, info: Arc<ConnectionInfo>) {
-    let (tx, rx) = mpsc::channel(64);
-    let conn = Arc::new(Connection::new(info.clone(), tx));
-    gw.registry.insert(conn.clone());
+async fn run(
+    gw: Arc<Shared>,
+    socket: WebSocket,
+    conn: Arc<Connection>,
+    rx: mpsc::Receiver<Outbound>,
+) {
+    let info = conn.info.clone();
     tracing::info!(connection = %info.connection_id, "connected");
     let (code, reason) = serve(&gw, socket, &conn, rx).await;
     gw.registry.remove(&info.connection_id);

@@ -30,6 +30,7 @@ pub async fn start_app_in(mode: &str, parameters: &[(&str, &str)]) -> App {
 }
 
 pub async fn start_app_from(source: Source, mode: &str, parameters: &[(&str, &str)]) -> App {
+    logs();
     let moto = Moto::start();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut config = match source {

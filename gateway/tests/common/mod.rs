@@ -86,7 +86,19 @@ pub async fn start(extra: &str) -> TestGateway {
 }
 
 /// Like `start`, with lines added to the `[api]` table.
+/// The gateway's log in the test's output (shown when a test fails).
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+}
+
 pub async fn start_with(api: &str, extra: &str) -> TestGateway {
+    logs();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("events.jsonl");
     let text = config_text(api, extra, &log);
