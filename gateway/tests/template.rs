@@ -1,0 +1,304 @@
+//! Templates as the gateway's model: template.yaml, a template with every
+//! intrinsic, parameters and conditions, a JSON template, and broken ones.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use wsgate::template::{self, Loaded, TemplateOptions};
+
+fn templates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates")
+}
+
+fn options(parameters: &[(&str, &str)]) -> TemplateOptions {
+    TemplateOptions {
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        bin_dir: Some(PathBuf::from("/bin-dir")),
+        endpoint_url: Some("http://127.0.0.1:4566".into()),
+        ..TemplateOptions::default()
+    }
+}
+
+fn load(path: &Path, parameters: &[(&str, &str)]) -> Loaded {
+    template::load(path, &options(parameters)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_repos_template_builds_the_app() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let loaded = load(
+        &path,
+        &[
+            ("TokenSecret", "a-secret-of-some-length"),
+            ("StageName", "local"),
+        ],
+    );
+    let c = &loaded.config;
+    assert_eq!(c.api.stage, "local");
+    assert_eq!(c.api.route_selection_expression, "$request.body.action");
+    let routes: Vec<_> = c.routes.keys().map(String::as_str).collect();
+    assert_eq!(
+        routes,
+        ["$connect", "$default", "$disconnect", "authorize", "ping"]
+    );
+    let connect = &c.routes["$connect"];
+    assert_eq!(connect.function, "ConnectFunction");
+    let authorizer = &c.authorizers[connect.authorizer.as_deref().unwrap()];
+    assert_eq!(authorizer.function, "AuthorizerFunction");
+    assert_eq!(
+        authorizer.identity_source,
+        ["route.request.querystring.token"]
+    );
+    let f = &c.functions["NotifyUserFunction"];
+    assert_eq!(f.command, ["/bin-dir/notify-user"]);
+    assert_eq!(f.timeout_secs, 10);
+    assert_eq!(f.env["AUTH_MODE"], "authorizer");
+    assert_eq!(f.env["CONNECTIONS_TABLE"], "Connections");
+    assert_eq!(
+        f.env["NOTIFY_CONNECTION_QUEUE"],
+        "http://127.0.0.1:4566/000000000000/NotifyConnection"
+    );
+    let mappings: Vec<_> = c
+        .sqs
+        .iter()
+        .map(|m| {
+            (
+                m.function.as_str(),
+                m.queue.as_str(),
+                m.report_batch_item_failures,
+            )
+        })
+        .collect();
+    assert!(
+        mappings.contains(&("NotifyUserFunction", "NotifyUser", true)),
+        "{mappings:?}"
+    );
+    assert!(mappings.contains(&("NotifyConnectionFunction", "NotifyConnection", true)));
+    assert!(mappings.contains(&("CloseUnauthorizedFunction", "CloseUnauthorized", true)));
+    assert_eq!(c.http.routes["POST /token"].function, "TokenFunction");
+    let table = &c.provision.tables[0];
+    assert_eq!(
+        (table.name.as_str(), table.partition_key.as_str()),
+        ("Connections", "ConnectionId")
+    );
+    assert_eq!(table.indexes[0].name, "UserIdIndex");
+    let queue = c
+        .provision
+        .queues
+        .iter()
+        .find(|q| q.name == "NotifyUser")
+        .unwrap();
+    assert_eq!(queue.dead_letter.as_ref().unwrap().name, "NotifyUser-DLQ");
+    assert_eq!(queue.dead_letter.as_ref().unwrap().max_receive_count, 3);
+    // Permissions and IAM are listed, not silently dropped.
+    let warnings = loaded.warnings.join("\n");
+    assert!(warnings.contains("AWS::Lambda::Permission"), "{warnings}");
+    assert!(warnings.contains("Policies"), "{warnings}");
+
+    // The action mode: no authorizer resource, no authorizer on $connect.
+    let action = load(&path, &[("TokenSecret", "x"), ("AuthMode", "action")]);
+    assert!(action.config.routes["$connect"].authorizer.is_none());
+    assert!(action.config.authorizers.is_empty());
+    assert_eq!(action.config.api.stage, "prod");
+}
+
+#[test]
+fn every_intrinsic_parameter_and_condition_resolves() {
+    let loaded = load(&templates().join("intrinsics.yaml"), &[]);
+    let c = &loaded.config;
+    assert_eq!(c.api.stage, "dev-v1");
+    assert_eq!(c.api.route_selection_expression, "$request.body.action");
+    assert!(
+        !c.functions.contains_key("ProdOnly"),
+        "its condition is false"
+    );
+    let f = &c.functions["app-echo"];
+    assert_eq!(f.command, ["/bin-dir/probe"]);
+    assert_eq!(
+        (f.timeout_secs, f.memory_mb, f.max_concurrency),
+        (5, 256, 3)
+    );
+    let env = &f.env;
+    assert_eq!(env["SHARED"], "from-globals");
+    assert_eq!(
+        env["QUEUE_URL"],
+        "http://127.0.0.1:4566/000000000000/app-work"
+    );
+    assert_eq!(
+        env["QUEUE_ARN"],
+        "arn:aws:sqs:us-east-1:000000000000:app-work"
+    );
+    assert_eq!(env["QUEUE_NAME"], "app-work");
+    assert_eq!(env["TABLE"], "app-items");
+    assert_eq!(env["SECOND"], "beta");
+    assert_eq!(env["PARTS"], "c");
+    assert_eq!(env["LITERAL"], "${NotReplaced}-us-east-1-000000000000");
+    assert_eq!(env["WITH_MAP"], "hello, dev");
+    assert_eq!(env["ENCODED"], "aGk=");
+    assert!(!env.contains_key("DROPPED"));
+    assert_eq!(env["BOTH"], "yes");
+    assert_eq!(env["EITHER"], "yes");
+    // Python functions run with awslambdaric in their CodeUri.
+    let py = &c.functions["PyFunction"];
+    assert_eq!(py.command[1..], ["-m", "awslambdaric", "app.handler"]);
+    assert!(py.working_dir.as_ref().unwrap().ends_with("python"));
+    // Routes, the authorizer, route responses.
+    assert_eq!(c.routes["$connect"].function, "app-echo");
+    let auth = &c.authorizers[c.routes["$connect"].authorizer.as_deref().unwrap()];
+    assert_eq!(auth.identity_source.len(), 2);
+    assert_eq!(c.routes["echo"].function, "PyFunction");
+    assert!(c.routes["echo"].route_response);
+    assert!(!c.routes["$connect"].route_response);
+    // Event sources and data.
+    let m = &c.sqs[0];
+    assert_eq!(
+        (m.queue.as_str(), m.batch_size, m.batching_window_secs),
+        ("app-work", 20, 2)
+    );
+    assert_eq!(c.http.routes["GET /hello"].function, "app-echo");
+    let t = &c.provision.tables[0];
+    assert_eq!(
+        (t.partition_key.as_str(), t.sort_key.as_deref()),
+        ("Pk", Some("Sk"))
+    );
+    assert_eq!(c.provision.queues.len(), 1, "the DLQ comes with its queue");
+    assert_eq!(
+        c.provision.queues[0].dead_letter.as_ref().unwrap().name,
+        "app-work-dlq"
+    );
+    let warnings = loaded.warnings.join("\n");
+    assert!(warnings.contains("AWS::SNS::Topic: Topic"), "{warnings}");
+    assert!(warnings.contains("Schedule"), "{warnings}");
+
+    // Overrides change what the conditions choose.
+    let prod = load(
+        &templates().join("intrinsics.yaml"),
+        &[("Env", "prod"), ("Prefix", "p")],
+    );
+    assert_eq!(prod.config.api.stage, "prod-v1");
+    assert_eq!(
+        prod.config.api.route_selection_expression,
+        "$request.body.type"
+    );
+    assert!(prod.config.functions.contains_key("ProdOnly"));
+    assert_eq!(prod.config.functions["p-echo"].env["DROPPED"], "kept");
+    assert_eq!(prod.config.functions["p-echo"].env["BOTH"], "no");
+}
+
+#[test]
+fn json_templates_load_too() {
+    let c = load(&templates().join("synth.json"), &[]).config;
+    assert_eq!(c.api.stage, "json");
+    assert_eq!(c.routes["$default"].function, "Fn");
+    assert_eq!(c.functions["Fn"].timeout_secs, 7);
+}
+
+fn error_of(text: &str, parameters: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(&path, text).unwrap();
+    template::load(&path, &options(parameters))
+        .unwrap_err()
+        .to_string()
+}
+
+const API: &str =
+    "  Api:\n    Type: AWS::ApiGatewayV2::Api\n    Properties: {ProtocolType: WEBSOCKET}\n";
+
+#[test]
+fn errors_name_the_resource_and_property() {
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  R:\n    Type: AWS::ApiGatewayV2::Route\n    Properties:\n      ApiId: !Ref Api\n      Target: integrations/x\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("broken.yaml")
+            && e.contains("Resources.R.Properties.RouteKey")
+            && e.contains("required"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Environment: {{Variables: {{X: !Ref Missing}}}}\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.F.Properties.Environment.Variables.X") && e.contains("Missing"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties: {{Runtime: java21}}\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.F.Properties.Runtime") && e.contains("java21"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!("Parameters:\n  Secret: {{Type: String}}\nResources:\n{API}"),
+        &[],
+    );
+    assert!(
+        e.contains("Parameters.Secret") && e.contains("--parameter Secret="),
+        "{e}"
+    );
+    let e = error_of(
+        &format!(
+            "Parameters:\n  Env: {{Type: String, Default: a, AllowedValues: [a, b]}}\nResources:\n{API}"
+        ),
+        &[("Env", "c")],
+    );
+    assert!(
+        e.contains("Parameters.Env") && e.contains("AllowedValues"),
+        "{e}"
+    );
+    let e = error_of(&format!("Resources:\n{API}"), &[("Nope", "1")]);
+    assert!(e.contains("Parameters.Nope"), "{e}");
+    let e = error_of("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n", &[]);
+    assert!(e.contains("WEBSOCKET"), "{e}");
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  R:\n    Type: AWS::ApiGatewayV2::Route\n    Properties: {{ApiId: !Ref Api, RouteKey: x, Target: integrations/Nope}}\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.R.Properties.Target") && e.contains("Nope"),
+        "{e}"
+    );
+    let e = error_of("Resources: [", &[]);
+    assert!(e.contains("YAML"), "{e}");
+}
+
+#[tokio::test]
+async fn a_template_runs_on_the_gateway() {
+    // The JSON template's function is the probe: a route answers through it.
+    let mut options = options(&[]);
+    options.bin_dir = Some(bin_dir());
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = template::load(&templates().join("synth.json"), &options)
+        .unwrap()
+        .config;
+    config.routes.get_mut("$default").unwrap().route_response = true;
+    let gateway = wsgate::Gateway::start(config).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
+    let reply = ask(&mut ws, r#"{"action":"anything"}"#).await;
+    assert_eq!(reply["function"], "Fn");
+    assert_eq!(
+        reply["arn"],
+        "arn:aws:lambda:us-east-1:000000000000:function:Fn"
+    );
+    gateway.shutdown().await;
+}
