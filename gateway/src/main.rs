@@ -27,8 +27,8 @@ struct Args {
     /// A SAM / CloudFormation template (YAML or JSON) to run instead of a config file.
     #[arg(short, long, env = "WSGATE_TEMPLATE", conflicts_with = "config")]
     template: Option<PathBuf>,
-    /// A template parameter: `Name=value` (repeat for more).
-    #[arg(short = 'p', long = "parameter", value_parser = parse_parameter)]
+    /// A template parameter: `Name=value` (repeat for more; in the environment, space-separated).
+    #[arg(short = 'p', long = "parameter", env = "WSGATE_PARAMETERS", value_delimiter = ' ', value_parser = parse_parameter)]
     parameters: Vec<(String, String)>,
     /// Where the template's function binaries are (default: `$CARGO_TARGET_DIR` or target, then debug/).
     #[arg(long, env = "WSGATE_BIN_DIR")]

@@ -276,6 +276,12 @@ fn router(shared: Arc<Shared>) -> Router {
 
 /// A function's process environment: what Lambda sets, the AWS endpoints, then its own.
 fn function_spec(config: &Config, name: &str, addr: SocketAddr, api_id: &str) -> FunctionSpec {
+    // Bound to every interface (in a container): functions reach it on loopback.
+    let addr = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
     let f = &config.functions[name];
     let aws = &config.aws;
     let arn = format!(

@@ -87,7 +87,7 @@ async fn the_walk_through_works_as_written() {
     );
 
     // aws --endpoint-url … sqs send-message --queue-url …/000000000000/NotifyUser …
-    let endpoint = app.moto.endpoint();
+    let endpoint = app.backend.endpoint();
     let queue_url = format!("{endpoint}/000000000000/NotifyUser");
     let body =
         r#"{"userId":"1234","data":{"type":"download","url":"https://example.com/report.pdf"}}"#;

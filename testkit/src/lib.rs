@@ -77,15 +77,20 @@ impl Moto {
 
     /// An SDK config for this server, with the test credentials it accepts.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "test", "test", None, None, "moto",
-            ))
-            .endpoint_url(&self.endpoint)
-            .load()
-            .await
+        sdk_config(&self.endpoint).await
     }
+}
+
+/// An SDK config for a local endpoint (moto, LocalStack) with test credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
 }
 
 /// A loopback port that was free a moment ago.
