@@ -1,0 +1,87 @@
+//! `wsgate-bench`: measures the gateway against a bare tokio-tungstenite echo
+//! server in the same run, and writes docs/benchmarks.md and .json.
+
+mod client;
+mod echo;
+mod report;
+mod scenarios;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Idle sockets to hold (this machine allows 20000 open files per process).
+    #[arg(long, default_value_t = 15000)]
+    connections: usize,
+    /// Sockets sending routed messages.
+    #[arg(long, default_value_t = 64)]
+    senders: usize,
+    /// Seconds per load measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Where the report goes (Markdown; the JSON goes beside it).
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The baseline server (run by the benchmark itself).
+    EchoServer,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if let Some(Command::EchoServer) = args.command {
+        client::raise_fd_limit();
+        return echo::serve().await;
+    }
+    let limit = client::raise_fd_limit();
+    eprintln!("open-file limit: {limit}");
+    let run = Duration::from_secs(args.seconds);
+    let mut report = report::Report::new(&args);
+
+    eprintln!("idle sockets: {} on the echo baseline…", args.connections);
+    let echo = target::echo_server().await?;
+    let echo_idle = scenarios::idle(&echo, args.connections).await?;
+    eprintln!("idle sockets: the gateway without $connect…");
+    let gw = target::gateway(false, "").await?;
+    let gw_idle = scenarios::idle(&gw, args.connections).await?;
+    gw.stop().await;
+    eprintln!("idle sockets: the gateway with a no-op $connect…");
+    let gw = target::gateway(true, "").await?;
+    let gw_idle_connect = scenarios::idle(&gw, args.connections).await?;
+    gw.stop().await;
+    report.idle(&echo_idle, &gw_idle, &gw_idle_connect);
+
+    eprintln!(
+        "routed messages: {} senders, as fast as they go…",
+        args.senders
+    );
+    let echo_max = scenarios::routed(&echo, args.senders, run, None).await?;
+    let gw = scenarios::gateway_for_messages().await?;
+    let gw_max = scenarios::routed(&gw, args.senders, run, None).await?;
+    let half = gw_max.messages_per_sec / 2.0 / args.senders as f64;
+    eprintln!("routed messages: at half of the gateway's maximum…");
+    let gw_half = scenarios::routed(&gw, args.senders, run, Some(half)).await?;
+    let echo_half = scenarios::routed(&echo, args.senders, run, Some(half)).await?;
+    report.routed(&echo_max, &gw_max, &echo_half, &gw_half);
+
+    eprintln!("pushes: @connections POSTs…");
+    let (push, delivered) = scenarios::pushes(&gw, 1000.min(args.connections), 8, run).await?;
+    let echo_send = scenarios::routed(&echo, 1000.min(args.connections), run, None).await?;
+    report.pushes(&push, delivered, &echo_send);
+    gw.stop().await;
+    echo.stop().await;
+
+    report.write(&args.out)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}

@@ -1,0 +1,166 @@
+//! The report: every figure beside its baseline and the ratio, against the
+//! release targets, as Markdown and JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::Args;
+use crate::scenarios::{Idle, Load};
+
+pub struct Report {
+    markdown: String,
+    json: serde_json::Map<String, Value>,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 { 0.0 } else { a / b }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "missed" }
+}
+
+impl Report {
+    pub fn new(args: &Args) -> Self {
+        let mut markdown = String::new();
+        let _ = writeln!(
+            markdown,
+            "# wsgate benchmarks\n\nMeasured by `scripts/bench` on this machine ({} cores), every scenario with its baseline in the same run: a bare tokio-tungstenite echo server in its own process, with the same 4 KiB read buffers. Servers run as release builds; the load generator is one process using {} loopback source addresses. {} idle sockets, {} senders, {} s per load measurement.\n",
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            crate::client::SOURCES,
+            args.connections,
+            args.senders,
+            args.seconds,
+        );
+        Self {
+            markdown,
+            json: serde_json::Map::new(),
+        }
+    }
+
+    pub fn idle(&mut self, echo: &Idle, gw: &Idle, gw_connect: &Idle) {
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## Idle sockets\n\n| | echo baseline | wsgate | ratio | wsgate + no-op $connect | ratio | target |\n|---|---|---|---|---|---|---|"
+        );
+        let _ = writeln!(
+            m,
+            "| RSS per connection | {} B | {} B | {:.2}× | {} B | {:.2}× | ≤ 10240 B: {} |",
+            echo.rss_per_connection_bytes,
+            gw.rss_per_connection_bytes,
+            ratio(
+                gw.rss_per_connection_bytes as f64,
+                echo.rss_per_connection_bytes as f64
+            ),
+            gw_connect.rss_per_connection_bytes,
+            ratio(
+                gw_connect.rss_per_connection_bytes as f64,
+                echo.rss_per_connection_bytes as f64
+            ),
+            verdict(gw.rss_per_connection_bytes <= 10240),
+        );
+        let _ = writeln!(
+            m,
+            "| connects/s | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} | ≥ 5000 without, ≥ 2000 with $connect: {} / {} |\n",
+            echo.connects_per_sec,
+            gw.connects_per_sec,
+            ratio(gw.connects_per_sec, echo.connects_per_sec),
+            gw_connect.connects_per_sec,
+            ratio(gw_connect.connects_per_sec, echo.connects_per_sec),
+            verdict(gw.connects_per_sec >= 5000.0),
+            verdict(gw_connect.connects_per_sec >= 2000.0),
+        );
+        self.json.insert(
+            "idle".into(),
+            json!({ "baseline": echo, "wsgate": gw, "wsgate_with_connect": gw_connect }),
+        );
+    }
+
+    fn load_rows(m: &mut String, name: &str, echo: &Load, gw: &Load) {
+        let _ = writeln!(
+            m,
+            "| {name}: messages/s | {:.0} | {:.0} | {:.2} |\n| {name}: p50 | {} µs | {} µs | {:.2}× |\n| {name}: p99 | {} µs | {} µs | {:.2}× |\n| {name}: p99.9 | {} µs | {} µs | {:.2}× |",
+            echo.messages_per_sec,
+            gw.messages_per_sec,
+            ratio(gw.messages_per_sec, echo.messages_per_sec),
+            echo.p50_us,
+            gw.p50_us,
+            ratio(gw.p50_us as f64, echo.p50_us as f64),
+            echo.p99_us,
+            gw.p99_us,
+            ratio(gw.p99_us as f64, echo.p99_us as f64),
+            echo.p999_us,
+            gw.p999_us,
+            ratio(gw.p999_us as f64, echo.p999_us as f64),
+        );
+    }
+
+    pub fn routed(&mut self, echo_max: &Load, gw_max: &Load, echo_half: &Load, gw_half: &Load) {
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## Routed messages\n\nEach sender sends a message and waits for the answer: on wsgate through route selection, a real Rust Lambda process behind the Runtime API (`noop`, which returns the body as a route response), and back; on the baseline, an echo. Half load paces every sender at half of wsgate's maximum rate.\n\n| | echo baseline | wsgate | ratio |\n|---|---|---|---|"
+        );
+        Self::load_rows(m, "max load", echo_max, gw_max);
+        Self::load_rows(m, "half load", echo_half, gw_half);
+        let share = ratio(gw_max.messages_per_sec, echo_max.messages_per_sec);
+        let _ = writeln!(
+            m,
+            "\nTargets: wsgate ≥ 30% of the baseline's rate: {:.0}% ({}); p99 ≤ 5 ms at half load: {:.2} ms ({}).\n",
+            share * 100.0,
+            verdict(share >= 0.3),
+            gw_half.p99_us as f64 / 1000.0,
+            verdict(gw_half.p99_us <= 5000),
+        );
+        self.json.insert(
+            "routed".into(),
+            json!({ "max": { "baseline": echo_max, "wsgate": gw_max }, "half": { "baseline": echo_half, "wsgate": gw_half } }),
+        );
+    }
+
+    pub fn pushes(&mut self, push: &Load, delivered_per_sec: f64, echo_send: &Load) {
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## Pushes\n\n8 keep-alive HTTP clients POST to `@connections` of {} sockets; the baseline is the echo server's send rate to as many sockets.\n\n| | echo baseline | wsgate | ratio |\n|---|---|---|---|",
+            push.connections
+        );
+        let _ = writeln!(
+            m,
+            "| deliveries/s | {:.0} | {:.0} | {:.2} |\n| POST p50 | | {} µs | |\n| POST p99 | | {} µs | |\n| POST p99.9 | | {} µs | |",
+            echo_send.messages_per_sec,
+            delivered_per_sec,
+            ratio(delivered_per_sec, echo_send.messages_per_sec),
+            push.p50_us,
+            push.p99_us,
+            push.p999_us,
+        );
+        let _ = writeln!(
+            m,
+            "\nTarget: ≥ 20000 POSTs/s delivered: {:.0} ({}).\n",
+            delivered_per_sec,
+            verdict(delivered_per_sec >= 20000.0)
+        );
+        self.json.insert(
+            "pushes".into(),
+            json!({ "wsgate": push, "delivered_per_sec": delivered_per_sec, "baseline": echo_send }),
+        );
+    }
+
+    pub fn write(&self, out: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = out.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(out, &self.markdown)?;
+        std::fs::write(
+            out.with_extension("json"),
+            serde_json::to_string_pretty(&Value::Object(self.json.clone()))?,
+        )?;
+        Ok(())
+    }
+}
