@@ -99,7 +99,7 @@ stage = "bench"
 listen = "127.0.0.1:0"
 [functions.noop]
 command = ["{noop}"]
-max_concurrency = 16
+max_concurrency = 4
 timeout_secs = 10
 [routes]
 {connect}

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use axum::routing::{any, get};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -152,6 +153,10 @@ impl Gateway {
         let stop = shared.shutdown.clone();
         let server = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
+            // Frames are small and latency matters more than packing them.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let result = axum::serve(listener, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await;

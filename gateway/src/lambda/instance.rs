@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{Notify, oneshot};
@@ -230,6 +231,10 @@ async fn start(instance: &Arc<Instance>) -> Result<(Child, JoinHandle<()>), Stri
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app = runtime_api::router(instance.clone());
     let server = tokio::spawn(async move {
+        // Small request/response pairs on loopback: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let _ = axum::serve(listener, app).await;
     });
 
