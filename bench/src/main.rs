@@ -3,6 +3,7 @@
 
 mod client;
 mod echo;
+mod fanout;
 mod report;
 mod scenarios;
 mod target;
@@ -25,6 +26,9 @@ struct Args {
     /// Seconds per load measurement.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Sockets of the one user in the fan-out scenario.
+    #[arg(long, default_value_t = 1000)]
+    fanout: usize,
     /// Where the report goes (Markdown; the JSON goes beside it).
     #[arg(long, default_value = "docs/benchmarks.md")]
     out: PathBuf,
@@ -80,6 +84,13 @@ async fn main() -> anyhow::Result<()> {
     report.pushes(&push, delivered, &echo_send);
     gw.stop().await;
     echo.stop().await;
+
+    eprintln!(
+        "fan-out: one NotifyUser message to {} sockets, through moto…",
+        args.fanout
+    );
+    let fan = fanout::run(args.fanout, 5).await?;
+    report.fanout(&fan);
 
     report.write(&args.out)?;
     eprintln!("wrote {}", args.out.display());

@@ -152,6 +152,26 @@ impl Report {
         );
     }
 
+    pub fn fanout(&mut self, fan: &crate::fanout::Fanout) {
+        let m = &mut self.markdown;
+        let mut sorted = fan.last_socket_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+        let _ = writeln!(
+            m,
+            "## Fan-out\n\nOne `NotifyUser` message to a user with {} sockets, end to end: SQS (moto) → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket, with the app from `template.yaml` and its release binaries. Reported, not compared: moto handles a few hundred requests per second and bounds this figure.\n\n| rounds | median time to the last socket | all rounds |\n|---|---|---|\n| {} | {:.0} ms | {} |\n",
+            fan.sockets,
+            fan.rounds,
+            median,
+            fan.last_socket_ms
+                .iter()
+                .map(|v| format!("{v:.0} ms"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        self.json.insert("fanout".into(), json!(fan));
+    }
+
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;

@@ -23,12 +23,14 @@ pub enum Outbound {
 
 pub struct Connection {
     pub info: Arc<ConnectionInfo>,
-    tx: mpsc::Sender<Outbound>,
+    /// Boxed: the channel allocates its slots up front, and 8-byte slots keep an
+    /// idle connection small.
+    tx: mpsc::Sender<Box<Outbound>>,
     last_active_ms: AtomicI64,
 }
 
 impl Connection {
-    pub fn new(info: Arc<ConnectionInfo>, tx: mpsc::Sender<Outbound>) -> Self {
+    pub fn new(info: Arc<ConnectionInfo>, tx: mpsc::Sender<Box<Outbound>>) -> Self {
         let last = info.connected_at_ms;
         Self {
             info,
@@ -48,7 +50,7 @@ impl Connection {
 
     /// Queues a frame; false when the connection is already closing.
     pub async fn send(&self, message: Outbound) -> bool {
-        self.tx.send(message).await.is_ok()
+        self.tx.send(Box::new(message)).await.is_ok()
     }
 }
 

@@ -229,7 +229,7 @@ async fn run(
     gw: Arc<Shared>,
     socket: WebSocket,
     conn: Arc<Connection>,
-    rx: mpsc::Receiver<Outbound>,
+    rx: mpsc::Receiver<Box<Outbound>>,
 ) {
     let info = conn.info.clone();
     tracing::info!(connection = %info.connection_id, "connected");
@@ -250,7 +250,7 @@ async fn serve(
     gw: &Arc<Shared>,
     mut socket: WebSocket,
     conn: &Arc<Connection>,
-    mut outbound: mpsc::Receiver<Outbound>,
+    mut outbound: mpsc::Receiver<Box<Outbound>>,
 ) -> (u16, String) {
     let api = &gw.config.api;
     let idle_timeout = api.idle_timeout();
@@ -281,7 +281,7 @@ async fn serve(
                 }
                 None => return owned(close::ABNORMAL),
             },
-            message = outbound.recv() => match message {
+            message = outbound.recv() => match message.map(|m| *m) {
                 Some(Outbound::Text(text)) => {
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return owned(close::ABNORMAL);
