@@ -176,7 +176,13 @@ impl Report {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        std::fs::write(out, &self.markdown)?;
+        // The hand-written profile analysis goes with the figures it explains.
+        let mut markdown = self.markdown.clone();
+        if let Ok(profile) = std::fs::read_to_string(out.with_file_name("profile.md")) {
+            markdown.push('\n');
+            markdown.push_str(&profile);
+        }
+        std::fs::write(out, markdown)?;
         std::fs::write(
             out.with_extension("json"),
             serde_json::to_string_pretty(&Value::Object(self.json.clone()))?,

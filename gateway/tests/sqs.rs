@@ -46,14 +46,7 @@ queue = "Work"
 
 async fn send(sdk: &aws_config::SdkConfig, queue: &str, bodies: &[String]) {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let url = queue_url(sdk, queue).await;
     for body in bodies {
         sqs.send_message()
             .queue_url(&url)
@@ -66,14 +59,7 @@ async fn send(sdk: &aws_config::SdkConfig, queue: &str, bodies: &[String]) {
 
 async fn queue_is_empty(sdk: &aws_config::SdkConfig, queue: &str) -> bool {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let url = queue_url(sdk, queue).await;
     let attrs = sqs
         .get_queue_attributes()
         .queue_url(&url)

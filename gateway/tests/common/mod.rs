@@ -287,17 +287,17 @@ pub async fn aws_cli(args: &[&str]) -> std::process::Output {
         .expect("the aws CLI runs")
 }
 
+/// A queue's URL, by name.
+pub async fn queue_url(sdk: &aws_config::SdkConfig, queue: &str) -> String {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let out = sqs.get_queue_url().queue_name(queue).send().await.unwrap();
+    out.queue_url.unwrap()
+}
+
 /// Waits for messages in a (dead-letter) queue and returns their bodies.
 pub async fn dead_letters(sdk: &aws_config::SdkConfig, queue: &str) -> Vec<String> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .get_queue_url()
-        .queue_name(queue)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
+    let url = queue_url(sdk, queue).await;
     let mut bodies = Vec::new();
     eventually(&format!("a message in {queue}"), async || {
         let out = sqs
