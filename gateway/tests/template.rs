@@ -302,3 +302,19 @@ async fn a_template_runs_on_the_gateway() {
     );
     gateway.shutdown().await;
 }
+
+#[test]
+fn a_built_bootstrap_in_code_uri_is_the_program() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("build/echo")).unwrap();
+    std::fs::write(dir.path().join("build/echo/bootstrap"), "").unwrap();
+    let text = format!(
+        "Resources:\n{API}  Echo:\n    Type: AWS::Serverless::Function\n    Properties: {{Runtime: provided.al2023, Handler: bootstrap, CodeUri: build/echo}}\n  Other:\n    Type: AWS::Serverless::Function\n    Properties: {{Runtime: provided.al2023, Handler: my-binary}}\n"
+    );
+    let path = dir.path().join("template.yaml");
+    std::fs::write(&path, text).unwrap();
+    let c = template::load(&path, &options(&[])).unwrap().config;
+    let echo = &c.functions["Echo"].command[0];
+    assert!(echo.ends_with("build/echo/bootstrap"), "{echo}");
+    assert_eq!(c.functions["Other"].command, ["/bin-dir/my-binary"]);
+}

@@ -593,13 +593,17 @@ fn build(
             .map(|c| base.join(c))
             .unwrap_or_else(|| base.to_owned());
         let (command, working_dir) = if runtime.starts_with("provided") {
-            let binary = text(&f.raw["Metadata"]["BuildProperties"]["Binary"])
-                .or_else(|| (handler != "bootstrap").then(|| handler.clone()))
-                .unwrap_or_else(|| f.id.to_string());
-            (
-                vec![bin_dir.join(binary).to_string_lossy().into_owned()],
-                None,
-            )
+            // A cargo-lambda binary by name; else a built `bootstrap` in CodeUri
+            // (e.g. target/lambda/connect/); else the Handler or the logical id.
+            let binary = text(&f.raw["Metadata"]["BuildProperties"]["Binary"]);
+            let bootstrap = code.join("bootstrap");
+            let program = match binary {
+                Some(b) => bin_dir.join(b),
+                None if code.is_dir() && bootstrap.is_file() => bootstrap,
+                None if handler != "bootstrap" => bin_dir.join(&handler),
+                None => bin_dir.join(f.id),
+            };
+            (vec![program.to_string_lossy().into_owned()], None)
         } else if runtime.starts_with("python") {
             (
                 vec![
