@@ -138,6 +138,12 @@ impl Instance {
 
     /// END and REPORT lines like Lambda's.
     fn report(&self, held: &InFlight) {
+        let init = self.take_init_duration();
+        // Reading /proc and formatting cost more than the rest of an invocation's
+        // bookkeeping: only when the lines are logged.
+        if !tracing::enabled!(target: "wsgate::function", tracing::Level::INFO) {
+            return;
+        }
         let spec = &self.function.spec;
         let ms = held.started.elapsed().as_secs_f64() * 1000.0;
         let mut line = format!(
@@ -147,7 +153,7 @@ impl Instance {
             spec.memory_mb,
             self.pid().and_then(max_rss_mb).unwrap_or(0),
         );
-        if let Some(init) = self.take_init_duration() {
+        if let Some(init) = init {
             line.push_str(&format!(
                 "\tInit Duration: {:.2} ms",
                 init.as_secs_f64() * 1000.0
