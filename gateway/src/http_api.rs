@@ -112,10 +112,15 @@ fn response(payload: &[u8]) -> Response {
         )
             .into_response();
     };
-    let status = status
-        .as_u64()
-        .and_then(|s| StatusCode::from_u16(s as u16).ok())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // A number, or a string holding one, as API Gateway takes it.
+    let code = match status {
+        Value::String(s) => s.parse::<u16>().ok(),
+        other => other.as_u64().and_then(|n| u16::try_from(n).ok()),
+    };
+    let Some(status) = code.and_then(|c| StatusCode::from_u16(c).ok()) else {
+        tracing::warn!("an HTTP route's function answered statusCode {status}, not an HTTP status");
+        return internal_error();
+    };
     let mut headers = HeaderMap::new();
     for (k, v) in value["headers"].as_object().into_iter().flatten() {
         let v = match v {
@@ -175,5 +180,20 @@ pub async fn handle(
             r#"{"message":"Service Unavailable"}"#,
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_results_become_responses() {
+        assert_eq!(response(br#"{"statusCode":201,"body":"x"}"#).status(), 201);
+        assert_eq!(response(br#"{"statusCode":"404"}"#).status(), 404);
+        assert_eq!(response(br#"{"statusCode":"nope"}"#).status(), 500);
+        assert_eq!(response(br#"{"statusCode":70000}"#).status(), 500);
+        assert_eq!(response(br#"{"plain":"json"}"#).status(), 200);
+        assert_eq!(response(b"not json").status(), 500);
     }
 }

@@ -53,6 +53,20 @@ impl Websocat {
     }
 }
 
+/// `aws apigatewaymanagementapi OPERATION --endpoint-url … --connection-id ID [more]`
+async fn manage(endpoint: &str, operation: &str, id: &str, more: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "apigatewaymanagementapi",
+        operation,
+        "--endpoint-url",
+        endpoint,
+        "--connection-id",
+        id,
+    ];
+    args.extend_from_slice(more);
+    aws_cli(&args).await
+}
+
 fn text(out: &std::process::Output) -> String {
     assert!(
         out.status.success(),
@@ -125,38 +139,18 @@ async fn the_walk_through_works_as_written() {
     let id = text(&scan);
     assert_eq!(id.len(), 16, "{id}");
     let management = app.gateway.management_endpoint();
-    let posted = aws_cli(&[
-        "apigatewaymanagementapi",
-        "post-to-connection",
-        "--endpoint-url",
+    let posted = manage(
         &management,
-        "--connection-id",
+        "post-to-connection",
         &id,
-        "--data",
-        "hello from the CLI",
-    ])
+        &["--data", "hello from the CLI"],
+    )
     .await;
     text(&posted);
     assert_eq!(ws.read_line().await, "hello from the CLI");
-    let info = aws_cli(&[
-        "apigatewaymanagementapi",
-        "get-connection",
-        "--endpoint-url",
-        &management,
-        "--connection-id",
-        &id,
-    ])
-    .await;
+    let info = manage(&management, "get-connection", &id, &[]).await;
     assert!(text(&info).contains("ConnectedAt"));
-    let deleted = aws_cli(&[
-        "apigatewaymanagementapi",
-        "delete-connection",
-        "--endpoint-url",
-        &management,
-        "--connection-id",
-        &id,
-    ])
-    .await;
+    let deleted = manage(&management, "delete-connection", &id, &[]).await;
     text(&deleted);
     // The record goes with $disconnect; websocat ends once its input does too.
     eventually("the record's removal", async || {
@@ -169,17 +163,7 @@ async fn the_walk_through_works_as_written() {
         matches!(status, Ok(Ok(_))),
         "websocat did not end: {status:?}"
     );
-    let gone = aws_cli(&[
-        "apigatewaymanagementapi",
-        "post-to-connection",
-        "--endpoint-url",
-        &management,
-        "--connection-id",
-        &id,
-        "--data",
-        "late",
-    ])
-    .await;
+    let gone = manage(&management, "post-to-connection", &id, &["--data", "late"]).await;
     assert!(String::from_utf8_lossy(&gone.stderr).contains("GoneException"));
     app.gateway.shutdown().await;
 }

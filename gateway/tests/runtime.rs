@@ -135,28 +135,22 @@ async fn instances_start_on_demand_up_to_the_concurrency_limit() {
 async fn a_crash_or_timeout_kills_the_instance_and_the_next_call_gets_a_fresh_one() {
     let gw = start(&PROBE_APP.replace("max_concurrency = 4", "max_concurrency = 1")).await;
     let mut ws = gw.connect("").await;
-    let first = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(
-        ask(&mut ws, r#"{"action":"echo","do":"crash"}"#).await["message"],
-        "Internal server error"
-    );
-    let second = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
-        .as_u64()
-        .unwrap();
-    assert_ne!(first, second);
-    assert!(!alive(first));
-    // The hang runs into the 2 s timeout; the process is killed, not left running.
-    assert_eq!(
-        ask(&mut ws, r#"{"action":"echo","do":"hang"}"#).await["message"],
-        "Internal server error"
-    );
-    let third = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"]
-        .as_u64()
-        .unwrap();
-    assert_ne!(second, third);
-    assert!(!alive(second));
+    let pid = async |ws: &mut Ws| {
+        ask(ws, r#"{"action":"echo"}"#).await["pid"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut before = pid(&mut ws).await;
+    // A crash, then a hang that runs into the 2 s timeout: each time the process is
+    // killed (not left running) and the next call gets a fresh one.
+    for what in ["crash", "hang"] {
+        let frame = ask(&mut ws, &format!(r#"{{"action":"echo","do":"{what}"}}"#)).await;
+        assert_eq!(frame["message"], "Internal server error", "{what}");
+        let after = pid(&mut ws).await;
+        assert_ne!(before, after, "{what}");
+        assert!(!alive(before), "{what}");
+        before = after;
+    }
 }
 
 #[tokio::test]
