@@ -5,27 +5,53 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::events::{clf_time, now_ms};
+use crate::api::Api;
+use crate::apigw::events::{clf_time, now_ms};
 use crate::ids;
+use crate::integration::{self, IntegrationError};
 use crate::lambda::Function;
-use crate::server::Shared;
+
+/// The HTTP routes and the static folder, as a router the gateway merges in.
+pub fn router(api: &Arc<Api>) -> Router<()> {
+    let mut app = Router::new();
+    for (key, r) in &api.config.http.routes {
+        let route = Arc::new(HttpRoute {
+            route_key: key.as_str().to_string(),
+            function: api.functions[&r.function].clone(),
+        });
+        let handler =
+            axum::routing::on(key.method_filter(), handle).with_state((api.clone(), route));
+        app = app.route(key.path(), handler);
+    }
+    if let Some(dir) = &api.config.http.static_dir {
+        app = app
+            .nest_service("/web", tower_http::services::ServeDir::new(dir))
+            .route(
+                "/",
+                get(|| async { axum::response::Redirect::temporary("/web/") }),
+            );
+    }
+    app
+}
 
 /// One `METHOD /path` route.
-pub struct HttpRoute {
-    pub route_key: String,
-    pub function: Arc<Function>,
+struct HttpRoute {
+    route_key: String,
+    function: Arc<Function>,
 }
 
 /// The payload 2.0 event of a request.
 fn event(
-    gw: &Shared,
+    api: &Api,
     route_key: &str,
     peer: SocketAddr,
     method: &Method,
@@ -62,8 +88,8 @@ fn event(
         "rawQueryString": query,
         "headers": joined,
         "requestContext": {
-            "accountId": gw.config.aws.account_id,
-            "apiId": gw.api_id,
+            "accountId": api.config.aws.account_id,
+            "apiId": api.api_id,
             "domainName": domain,
             "domainPrefix": domain.split('.').next().unwrap_or_default(),
             "http": {
@@ -98,50 +124,23 @@ fn event(
     event
 }
 
-/// The HTTP response for a payload 2.0 function result: a `{statusCode,…}` object,
-/// or any other JSON, which is sent as a 200 JSON body.
+/// The HTTP response for a payload 2.0 function result.
 fn response(payload: &[u8]) -> Response {
-    let Ok(value) = serde_json::from_slice::<Value>(payload) else {
-        return internal_error();
-    };
-    let Some(status) = value.get("statusCode") else {
-        return (
-            StatusCode::OK,
-            [("content-type", "application/json")],
-            value.to_string(),
-        )
-            .into_response();
-    };
-    // A number, or a string holding one, as API Gateway takes it.
-    let code = match status {
-        Value::String(s) => s.parse::<u16>().ok(),
-        other => other.as_u64().and_then(|n| u16::try_from(n).ok()),
-    };
-    let Some(status) = code.and_then(|c| StatusCode::from_u16(c).ok()) else {
-        tracing::warn!("an HTTP route's function answered statusCode {status}, not an HTTP status");
-        return internal_error();
+    let result = match integration::parse_http(payload) {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::warn!("an HTTP route's function answered badly: {e}");
+            return internal_error();
+        }
     };
     let mut headers = HeaderMap::new();
-    for (k, v) in value["headers"].as_object().into_iter().flatten() {
-        let v = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v)) {
+    for (k, v) in result.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
             headers.insert(k, v);
         }
     }
-    let body = match &value["body"] {
-        Value::String(s) if value["isBase64Encoded"] == true => {
-            base64::engine::general_purpose::STANDARD
-                .decode(s)
-                .unwrap_or_default()
-        }
-        Value::String(s) => s.clone().into_bytes(),
-        Value::Null => Vec::new(),
-        other => other.to_string().into_bytes(),
-    };
-    (status, headers, body).into_response()
+    let status = StatusCode::from_u16(result.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, headers, result.body).into_response()
 }
 
 fn internal_error() -> Response {
@@ -154,32 +153,27 @@ fn internal_error() -> Response {
 }
 
 /// Invokes a route's function with the request.
-pub async fn handle(
-    State((gw, route)): State<(Arc<Shared>, Arc<HttpRoute>)>,
+async fn handle(
+    State((api, route)): State<(Arc<Api>, Arc<HttpRoute>)>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let event = event(&gw, &route.route_key, peer, &method, &uri, &headers, &body);
-    let invoked = tokio::time::timeout(
-        gw.config.api.integration_timeout(),
-        route.function.invoke(Bytes::from(event.to_string())),
-    )
-    .await;
-    match invoked {
-        Ok(Ok(payload)) => response(&payload),
-        Ok(Err(e)) => {
-            tracing::warn!(route = %route.route_key, "function `{}`: {e}", route.function.name());
-            internal_error()
-        }
-        Err(_) => (
+    let event = event(&api, &route.route_key, peer, &method, &uri, &headers, &body);
+    match integration::invoke(&route.function, &event, api.integration_timeout()).await {
+        Ok(payload) => response(&payload),
+        Err(IntegrationError::Timeout(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [("content-type", "application/json")],
             r#"{"message":"Service Unavailable"}"#,
         )
             .into_response(),
+        Err(e) => {
+            tracing::warn!(route = %route.route_key, "{e}");
+            internal_error()
+        }
     }
 }
 

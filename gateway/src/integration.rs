@@ -1,14 +1,35 @@
-//! Reading a function's Lambda proxy response.
+//! Integrations: a function invoked within API Gateway's timeout, and its Lambda
+//! proxy response read as API Gateway reads it. One place for the WebSocket
+//! routes (`$connect`, messages, `$disconnect`), the authorizer and the HTTP routes.
 
+use std::time::Duration;
+
+use bytes::Bytes;
 use serde_json::Value;
 
-/// What API Gateway takes from a proxy response.
-#[derive(Debug, Default, PartialEq)]
-pub struct ProxyResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    /// The body to send back where the route has a route response.
-    pub body: Option<String>,
+use std::sync::Arc;
+
+use crate::lambda::{Function, InvokeError};
+
+/// Why an integration gave no usable response.
+#[derive(Debug, thiserror::Error)]
+pub enum IntegrationError {
+    #[error("function `{0}`: {1}")]
+    Invoke(String, InvokeError),
+    #[error("function `{0}` did not answer within the integration timeout")]
+    Timeout(String),
+    #[error("function `{0}`: {1}")]
+    BadResponse(String, BadResponse),
+}
+
+impl IntegrationError {
+    /// The message of an error the function itself reported (`throw new Error("Unauthorized")`).
+    pub fn function_message(&self) -> Option<&str> {
+        match self {
+            Self::Invoke(_, InvokeError::Function { message, .. }) => Some(message),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +38,40 @@ pub enum BadResponse {
     NotJson(String),
     #[error("the function's statusCode {0} is not an HTTP status")]
     BadStatus(String),
+}
+
+/// Invokes a function with an event and waits at most `timeout` for its answer.
+pub async fn invoke(
+    function: &Arc<Function>,
+    event: &Value,
+    timeout: Duration,
+) -> Result<Bytes, IntegrationError> {
+    let payload = Bytes::from(event.to_string());
+    let name = || function.name().to_string();
+    match tokio::time::timeout(timeout, function.invoke(payload)).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(e)) => Err(IntegrationError::Invoke(name(), e)),
+        Err(_) => Err(IntegrationError::Timeout(name())),
+    }
+}
+
+/// Invokes a WebSocket route's function and reads its proxy response.
+pub async fn call(
+    function: &Arc<Function>,
+    event: &Value,
+    timeout: Duration,
+) -> Result<ProxyResponse, IntegrationError> {
+    let response = invoke(function, event, timeout).await?;
+    parse(&response).map_err(|e| IntegrationError::BadResponse(function.name().to_string(), e))
+}
+
+/// What API Gateway takes from a WebSocket route's proxy response.
+#[derive(Debug, Default, PartialEq)]
+pub struct ProxyResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// The body to send back where the route has a route response.
+    pub body: Option<String>,
 }
 
 impl ProxyResponse {
@@ -32,18 +87,31 @@ impl ProxyResponse {
     }
 }
 
-/// Parses a response. An object with `statusCode`, `body` or `headers` is a proxy
-/// response; `null` (a handler that returned nothing) is a bare 200; any other
-/// JSON value is taken as the body itself.
-pub fn parse(payload: &[u8]) -> Result<ProxyResponse, BadResponse> {
-    let value: Value = serde_json::from_slice(payload).map_err(|_| {
-        let shown: String = String::from_utf8_lossy(payload).chars().take(200).collect();
-        BadResponse::NotJson(shown)
-    })?;
-    let text = |v: &Value| match v {
+fn text(v: &Value) -> String {
+    match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    };
+    }
+}
+
+/// A `statusCode`: a number, or a string holding one, as API Gateway takes it.
+fn status_code(v: &Value) -> Option<u16> {
+    match v {
+        Value::String(s) => s.parse().ok(),
+        other => other.as_u64().and_then(|n| u16::try_from(n).ok()),
+    }
+}
+
+fn not_json(payload: &[u8]) -> BadResponse {
+    let shown: String = String::from_utf8_lossy(payload).chars().take(200).collect();
+    BadResponse::NotJson(shown)
+}
+
+/// Parses a WebSocket route's response. An object with `statusCode`, `body` or
+/// `headers` is a proxy response; `null` (a handler that returned nothing) is a
+/// bare 200; any other JSON value is taken as the body itself.
+pub fn parse(payload: &[u8]) -> Result<ProxyResponse, BadResponse> {
+    let value: Value = serde_json::from_slice(payload).map_err(|_| not_json(payload))?;
     let proxy = value.as_object().filter(|o| {
         o.contains_key("statusCode") || o.contains_key("body") || o.contains_key("headers")
     });
@@ -56,9 +124,7 @@ pub fn parse(payload: &[u8]) -> Result<ProxyResponse, BadResponse> {
     };
     let status = match obj.get("statusCode") {
         None | Some(Value::Null) => 200,
-        Some(v) => text(v)
-            .parse::<u16>()
-            .ok()
+        Some(v) => status_code(v)
             .filter(|s| (100..600).contains(s))
             .ok_or_else(|| BadResponse::BadStatus(text(v)))?,
     };
@@ -75,6 +141,52 @@ pub fn parse(payload: &[u8]) -> Result<ProxyResponse, BadResponse> {
     }
     let body = obj.get("body").filter(|b| !b.is_null()).map(text);
     Ok(ProxyResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// An HTTP API (payload 2.0) function's result, ready to send.
+#[derive(Debug, PartialEq)]
+pub struct HttpResult {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Parses a payload 2.0 result: a `{statusCode,…}` object, or any other JSON,
+/// which is sent as a 200 JSON body.
+pub fn parse_http(payload: &[u8]) -> Result<HttpResult, BadResponse> {
+    use base64::Engine;
+    let value: Value = serde_json::from_slice(payload).map_err(|_| not_json(payload))?;
+    let Some(status) = value.get("statusCode") else {
+        return Ok(HttpResult {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: value.to_string().into_bytes(),
+        });
+    };
+    let status = status_code(status)
+        .filter(|s| (100..1000).contains(s))
+        .ok_or_else(|| BadResponse::BadStatus(text(status)))?;
+    let headers = value["headers"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), text(v)))
+        .collect();
+    let body = match &value["body"] {
+        Value::String(s) if value["isBase64Encoded"] == true => {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .unwrap_or_default()
+        }
+        Value::String(s) => s.clone().into_bytes(),
+        Value::Null => Vec::new(),
+        other => other.to_string().into_bytes(),
+    };
+    Ok(HttpResult {
         status,
         headers,
         body,
@@ -108,5 +220,18 @@ mod tests {
         assert!(parse(b"garbage").is_err());
         assert!(parse(br#"{"statusCode":"abc"}"#).is_err());
         assert!(parse(br#"{"statusCode":1000}"#).is_err());
+    }
+
+    #[test]
+    fn http_results() {
+        let status = |p: &[u8]| parse_http(p).map(|r| r.status).ok();
+        assert_eq!(status(br#"{"statusCode":201,"body":"x"}"#), Some(201));
+        assert_eq!(status(br#"{"statusCode":"404"}"#), Some(404));
+        assert_eq!(status(br#"{"statusCode":"nope"}"#), None);
+        assert_eq!(status(br#"{"statusCode":70000}"#), None);
+        assert_eq!(status(br#"{"plain":"json"}"#), Some(200));
+        assert_eq!(status(b"not json"), None);
+        let r = parse_http(br#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#).unwrap();
+        assert_eq!(r.body, b"hi");
     }
 }

@@ -1,26 +1,77 @@
 //! wsgate: the AWS API Gateway WebSocket API, run locally.
 //!
 //! The gateway holds the sockets, selects routes, invokes Lambda functions as
-//! local processes through the Lambda Runtime API, and serves the
-//! `@connections` management API.
+//! local processes through the Lambda Runtime API, serves the `@connections`
+//! management API and drives SQS-triggered functions.
+//!
+//! # Layout
+//!
+//! Imports point one way, down this list: nothing imports `server.rs`, the
+//! handlers share `api.rs` and never each other, `apigw/` and `lambda/` know
+//! nothing of the handlers (and `lambda/` nothing of API Gateway).
+//!
+//! ```text
+//! main.rs            CLI → Config | template → Gateway
+//! server.rs          Gateway::start / shutdown: the listener, the router, the lifecycle
+//! api.rs             the shared state: limits, routes, functions, connections, shutdown
+//! routes.rs          routes bound to functions; route selection; $connect's authorizer
+//! functions.rs       the functions' specs, with the endpoints this gateway gives them
+//! websocket/         handshake.rs ($connect, authorizer) · session.rs (frames, limits,
+//!                    close, $disconnect) · dispatch.rs (one message: route → reply)
+//! integration.rs     invoke within the timeout; proxy responses (routes, HTTP, authorizer)
+//! connections.rs     open connections by id; the channel into each session; close codes
+//! management.rs      @connections POST / GET / DELETE
+//! http_api.rs        HTTP routes (payload 2.0) and static files beside the API
+//! apigw/             API Gateway's shapes, no I/O: events, route selection,
+//!                    authorizer policies, handshake headers, error bodies
+//! lambda/            functions as processes: function.rs · pool.rs · instance.rs ·
+//!                    runtime_api.rs · process.rs · spec.rs
+//! sqs/               event source mappings: poll, invoke with batches, delete
+//! provision.rs       tables and queues created when missing
+//! sdk.rs             the AWS SDK config the gateway itself uses
+//! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
+//! template/          a SAM / CloudFormation template as a Config
+//! ids.rs             ids shaped like AWS's
+//! ```
+//!
+//! # The life of a message
+//!
+//! One text frame from a client to its function and back, in six files:
+//!
+//! 1. `websocket/session.rs`: the session's loop reads the frame (limits, idle
+//!    timer) and hands it to a task of its own.
+//! 2. `websocket/dispatch.rs`: `routes.rs` selects the route, `apigw/events.rs`
+//!    builds the MESSAGE event.
+//! 3. `integration.rs`: invokes the route's function within the integration
+//!    timeout and parses its proxy response.
+//! 4. `lambda/function.rs` + `lambda/pool.rs`: `invoke` queues the invocation (a
+//!    oneshot for its answer) and starts an instance if none is free.
+//! 5. `lambda/runtime_api.rs` + `lambda/instance.rs`: the function's process asks
+//!    `GET …/invocation/next`; the instance takes the invocation from the pool and
+//!    holds it; `POST …/{id}/response` answers the oneshot.
+//! 6. `connections.rs`: back in dispatch, a route response (or an error frame) is
+//!    queued on the connection's channel, which the session (1) writes to the socket.
+//!
+//! `@connections` pushes take the last step only: `management.rs` queues on the
+//! connection's channel.
 
-pub mod authorizer;
-mod aws;
+mod api;
+mod apigw;
 pub mod config;
-pub mod events;
-mod headers;
+mod connections;
+mod functions;
 mod http_api;
-pub mod ids;
-pub mod integration;
-pub mod lambda;
+mod ids;
+mod integration;
+mod lambda;
 mod management;
-pub mod provision;
-pub mod registry;
-pub mod routing;
-pub mod server;
+mod provision;
+mod routes;
+mod sdk;
+mod server;
 mod sqs;
 pub mod template;
-mod ws;
+mod websocket;
 
 pub use config::Config;
 pub use server::Gateway;

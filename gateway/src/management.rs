@@ -12,53 +12,26 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::events::iso_time;
-use crate::registry::Outbound;
-use crate::server::Shared;
-
-fn aws_error(status: StatusCode, error_type: &str, message: &str) -> Response {
-    (
-        status,
-        [
-            ("x-amzn-errortype", error_type),
-            ("content-type", "application/json"),
-        ],
-        json!({ "message": message }).to_string(),
-    )
-        .into_response()
-}
-
-/// What AWS answers for paths and stages it does not know.
-pub async fn forbidden() -> Response {
-    aws_error(StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden")
-}
-
-fn gone(id: &str) -> Response {
-    aws_error(
-        StatusCode::GONE,
-        "GoneException",
-        &format!("No connection with id {id}: it is closed or never existed"),
-    )
-}
+use crate::api::Api;
+use crate::apigw::errors::{aws_error, forbidden, gone};
+use crate::apigw::events::iso_time;
+use crate::connections::{Outbound, close};
 
 /// `/{stage}/@connections/{id}` and `/@connections/{id}`.
 pub async fn handle(
-    State(gw): State<Arc<Shared>>,
+    State(api): State<Arc<Api>>,
     Path(params): Path<HashMap<String, String>>,
     method: Method,
     body: Bytes,
 ) -> Response {
-    if params
-        .get("stage")
-        .is_some_and(|s| *s != gw.config.api.stage)
-    {
-        return forbidden().await;
+    if params.get("stage").is_some_and(|s| *s != api.stage()) {
+        return forbidden();
     }
     let id = params.get("id").map(String::as_str).unwrap_or_default();
     match method {
-        Method::POST => post(&gw, id, body).await,
-        Method::GET => get(&gw, id),
-        Method::DELETE => delete(&gw, id).await,
+        Method::POST => post(&api, id, body).await,
+        Method::GET => get(&api, id),
+        Method::DELETE => delete(&api, id).await,
         _ => aws_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "BadRequestException",
@@ -67,8 +40,8 @@ pub async fn handle(
     }
 }
 
-async fn post(gw: &Shared, id: &str, body: Bytes) -> Response {
-    let limit = gw.config.api.max_message_bytes;
+async fn post(api: &Api, id: &str, body: Bytes) -> Response {
+    let limit = api.config.api.max_message_bytes;
     if body.len() > limit {
         return aws_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -79,7 +52,7 @@ async fn post(gw: &Shared, id: &str, body: Bytes) -> Response {
             ),
         );
     }
-    let Some(conn) = gw.registry.get(id) else {
+    let Some(conn) = api.connections.get(id) else {
         return gone(id);
     };
     // Text where the data is UTF-8, as browsers expect; binary otherwise.
@@ -94,8 +67,8 @@ async fn post(gw: &Shared, id: &str, body: Bytes) -> Response {
     }
 }
 
-fn get(gw: &Shared, id: &str) -> Response {
-    let Some(conn) = gw.registry.get(id) else {
+fn get(api: &Api, id: &str) -> Response {
+    let Some(conn) = api.connections.get(id) else {
         return gone(id);
     };
     let info = &conn.info;
@@ -111,11 +84,11 @@ fn get(gw: &Shared, id: &str) -> Response {
     .into_response()
 }
 
-async fn delete(gw: &Shared, id: &str) -> Response {
-    let Some(conn) = gw.registry.get(id) else {
+async fn delete(api: &Api, id: &str) -> Response {
+    let Some(conn) = api.connections.get(id) else {
         return gone(id);
     };
-    let (code, reason) = crate::ws::DELETE_CLOSE;
+    let (code, reason) = close::DELETED;
     let close = Outbound::Close {
         code,
         reason: reason.into(),

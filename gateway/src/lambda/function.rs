@@ -1,75 +1,37 @@
-//! One function: its invocation queue and its pool of instances.
+//! One function: `invoke` queues work in the pool, and the instances the pool
+//! asks for are started, run and settled here.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
-use super::InvokeError;
-use super::instance::{self, Instance, KillReason};
-
-/// Everything needed to start an instance of a function.
-#[derive(Debug, Clone)]
-pub struct FunctionSpec {
-    pub name: String,
-    pub command: Vec<String>,
-    /// The whole environment of the process (the gateway's own is not inherited).
-    pub env: Vec<(String, String)>,
-    pub working_dir: PathBuf,
-    pub timeout: Duration,
-    pub memory_mb: u32,
-    pub max_concurrency: usize,
-    pub arn: String,
-}
-
-/// An invocation waiting for, or held by, an instance.
-pub(super) struct Invocation {
-    pub payload: Bytes,
-    pub reply: oneshot::Sender<Result<Bytes, InvokeError>>,
-}
-
-#[derive(Default)]
-struct Counts {
-    /// Processes alive.
-    instances: usize,
-    /// Started but not yet asking for work.
-    starting: usize,
-    /// Waiting in `/next`.
-    idle: usize,
-    /// Just answered and on the way back to `/next`: about to be free,
-    /// so no new process is started for the work they will take.
-    returning: usize,
-}
+use super::instance::{Instance, KillReason};
+use super::pool::{Invocation, Pool};
+use super::spec::FunctionSpec;
+use super::{InvokeError, process, runtime_api};
 
 pub struct Function {
-    pub(super) spec: FunctionSpec,
-    pub(super) queue_tx: async_channel::Sender<Invocation>,
-    pub(super) queue_rx: async_channel::Receiver<Invocation>,
-    counts: Mutex<Counts>,
+    spec: Arc<FunctionSpec>,
+    pool: Arc<Pool>,
     live: Mutex<HashMap<u64, Arc<Instance>>>,
     tasks: Mutex<JoinSet<()>>,
-    next_id: AtomicU64,
-    closed: AtomicBool,
 }
 
 impl Function {
     pub fn new(spec: FunctionSpec) -> Arc<Self> {
-        let (queue_tx, queue_rx) = async_channel::unbounded();
-        Arc::new(Self {
-            spec,
-            queue_tx,
-            queue_rx,
-            counts: Mutex::default(),
+        let pool = Arc::new(Pool::new(spec.max_concurrency, spec.keep_warm));
+        let function = Arc::new(Self {
+            spec: Arc::new(spec),
+            pool,
             live: Mutex::default(),
             tasks: Mutex::new(JoinSet::new()),
-            next_id: AtomicU64::new(1),
-            closed: AtomicBool::new(false),
-        })
+        });
+        tokio::spawn(reap(Arc::downgrade(&function)));
+        function
     }
 
     pub fn name(&self) -> &str {
@@ -79,86 +41,105 @@ impl Function {
     /// Invokes the function with a JSON payload and waits for its response,
     /// starting an instance when none is free and the concurrency limit allows.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, InvokeError> {
-        if self.closed.load(Ordering::Acquire) {
-            return Err(InvokeError::ShuttingDown);
-        }
         let (reply, result) = oneshot::channel();
-        if self
-            .queue_tx
-            .send(Invocation { payload, reply })
-            .await
-            .is_err()
-        {
+        if self.pool.submit(Invocation { payload, reply }).is_err() {
             return Err(InvokeError::ShuttingDown);
         }
-        self.scale();
+        self.rebalance();
         // The sender is dropped only if the invocation is lost in a shutdown.
         result.await.unwrap_or(Err(InvokeError::ShuttingDown))
     }
 
-    /// Starts instances while queued work outnumbers free ones.
-    pub(super) fn scale(self: &Arc<Self>) {
-        if self.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let mut counts = self.counts.lock().unwrap();
-        let waiting = self.queue_rx.len();
-        while waiting > counts.idle + counts.starting + counts.returning
-            && counts.instances < self.spec.max_concurrency
-        {
-            counts.instances += 1;
-            counts.starting += 1;
-            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-            let instance = Instance::new(self.clone(), id);
-            self.live.lock().unwrap().insert(id, instance.clone());
-            let mut tasks = self.tasks.lock().unwrap();
-            while tasks.try_join_next().is_some() {}
-            tasks.spawn(instance::run(instance));
-        }
-    }
-
-    pub(super) fn initialised(&self) {
-        self.counts.lock().unwrap().starting -= 1;
-    }
-
-    pub(super) fn returning(&self, back: bool) {
-        let mut counts = self.counts.lock().unwrap();
-        if back {
-            counts.returning += 1;
-        } else {
-            counts.returning -= 1;
-        }
-    }
-
-    /// Counts an instance as idle until the guard drops.
-    pub(super) fn idle_guard(self: &Arc<Self>) -> IdleGuard {
-        self.counts.lock().unwrap().idle += 1;
-        IdleGuard(self.clone())
-    }
-
-    /// An instance ended; replaces it if work is waiting.
-    pub(super) fn instance_gone(self: &Arc<Self>, id: u64, was_initialised: bool) {
-        {
-            let mut counts = self.counts.lock().unwrap();
-            counts.instances -= 1;
-            if !was_initialised {
-                counts.starting -= 1;
+    /// Starts and stops instances as the pool decides.
+    fn rebalance(self: &Arc<Self>) {
+        let changes = self.pool.rebalance();
+        for id in changes.stop {
+            if let Some(instance) = self.live.lock().unwrap().get(&id) {
+                tracing::info!(
+                    "[{}] instance {id} idle for {:?}: stopped",
+                    self.name(),
+                    self.spec.keep_warm
+                );
+                instance.terminate(KillReason::Reaped);
             }
         }
-        self.live.lock().unwrap().remove(&id);
-        self.scale();
+        if changes.start.is_empty() {
+            return;
+        }
+        let mut tasks = self.tasks.lock().unwrap();
+        while tasks.try_join_next().is_some() {}
+        for id in changes.start {
+            let instance = Instance::new(id, self.spec.clone(), self.pool.clone());
+            self.live.lock().unwrap().insert(id, instance.clone());
+            tasks.spawn(self.clone().run(instance));
+        }
+    }
+
+    /// Runs one instance from spawn to end, then settles what it left.
+    async fn run(self: Arc<Self>, instance: Arc<Instance>) {
+        let name = self.name().to_string();
+        let router = runtime_api::router(instance.clone());
+        let outcome = match process::start(&self.spec, instance.id, router).await {
+            Ok(mut running) => {
+                instance.set_pid(running.pid);
+                let status = tokio::select! {
+                    status = running.child.wait() => status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                    _ = instance.killed() => {
+                        let _ = running.child.kill().await;
+                        "killed".to_string()
+                    }
+                };
+                process::kill_group(running.pid);
+                running.server.abort();
+                Ok(status)
+            }
+            Err(e) => Err(e),
+        };
+        let ending = instance.ending();
+        let error = match (&outcome, ending.reason) {
+            (Err(e), _) => InvokeError::Spawn(e.clone()),
+            (_, Some(KillReason::Timeout)) => InvokeError::Timeout(self.spec.timeout.as_secs_f64()),
+            (_, Some(KillReason::Shutdown | KillReason::Reaped)) => InvokeError::ShuttingDown,
+            (Ok(status), _) if !ending.initialised => InvokeError::Init(status.clone()),
+            (Ok(status), _) => InvokeError::Exited(status.clone()),
+        };
+        let quiet = matches!(
+            ending.reason,
+            Some(KillReason::Shutdown | KillReason::Reaped)
+        );
+        match &outcome {
+            Err(e) => tracing::error!("[{name}] cannot start: {e}"),
+            Ok(_) if quiet => {}
+            Ok(status) => tracing::warn!(
+                "[{name}] instance {} ended ({status}): {error}",
+                instance.id
+            ),
+        }
+        if let Some(held) = ending.held {
+            instance.fail(held, error);
+        } else if !ending.initialised && !quiet {
+            // An instance that never asked for work fails the invocation that started it,
+            // so a broken function errors instead of leaving its queue waiting forever.
+            if let Some(invocation) = self.pool.take_waiting() {
+                let _ = invocation.reply.send(Err(error));
+            }
+        }
+        self.pool.gone(instance.id);
+        self.live.lock().unwrap().remove(&instance.id);
+        // Work may be waiting for the slot this instance held.
+        self.rebalance();
     }
 
     /// Fails queued work, stops every instance and waits for their processes to end.
     pub async fn shutdown(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.queue_tx.close();
-        while let Ok(invocation) = self.queue_rx.try_recv() {
+        let (waiting, ids) = self.pool.close();
+        for invocation in waiting {
             let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
         }
-        let live: Vec<_> = self.live.lock().unwrap().values().cloned().collect();
-        for instance in live {
-            instance.terminate(KillReason::Shutdown);
+        for id in ids {
+            if let Some(instance) = self.live.lock().unwrap().get(&id) {
+                instance.terminate(KillReason::Shutdown);
+            }
         }
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap());
         while tasks.join_next().await.is_some() {}
@@ -166,7 +147,7 @@ impl Function {
 
     /// Processes alive now (for tests and logs).
     pub fn instance_count(&self) -> usize {
-        self.counts.lock().unwrap().instances
+        self.pool.instance_count()
     }
 
     /// Process ids of the live instances (for tests that check nothing is orphaned).
@@ -180,10 +161,17 @@ impl Function {
     }
 }
 
-pub(super) struct IdleGuard(Arc<Function>);
-
-impl Drop for IdleGuard {
-    fn drop(&mut self) {
-        self.0.counts.lock().unwrap().idle -= 1;
+/// Stops instances idle past the keep-warm time, while the function lives.
+async fn reap(function: Weak<Function>) {
+    let period = function
+        .upgrade()
+        .map(|f| (f.spec.keep_warm / 2).clamp(Duration::from_millis(100), Duration::from_secs(30)))
+        .unwrap_or_default();
+    loop {
+        tokio::time::sleep(period).await;
+        match function.upgrade() {
+            Some(f) if !f.pool.is_closed() => f.rebalance(),
+            _ => return,
+        }
     }
 }

@@ -1,16 +1,30 @@
 //! Lambda functions as local processes, driven through the Lambda Runtime API.
+//! Nothing here knows of API Gateway: a function takes a JSON payload and
+//! gives back the bytes its handler answered, or an error as Lambda reports it.
 //!
-//! Each function keeps a queue of invocations and a pool of instances. An
-//! instance is one process plus its own Runtime API listener, so the gateway
-//! always knows which process holds which invocation (and runtimes that expect
+//! - `function.rs`: a function's `invoke`, and the lives of its instances.
+//! - `pool.rs`: the invocation queue and the instances' states, with the
+//!   scaling decision as a pure function.
+//! - `instance.rs`: one instance: the invocation it holds, its timeout, REPORT.
+//! - `runtime_api.rs`: the Runtime API an instance's process talks to; it asks
+//!   the instance for the next invocation and hands it the answer.
+//! - `process.rs`: spawning the process, its log lines, its process group.
+//! - `spec.rs`: what a function is made of, and the environment Lambda gives it.
+//!
+//! Each instance has its own Runtime API listener, so the gateway always knows
+//! which process holds which invocation (and runtimes that expect
 //! `AWS_LAMBDA_RUNTIME_API` to be a bare `host:port`, like Python's
 //! `awslambdaric`, work unchanged).
 
 mod function;
 mod instance;
+mod pool;
+mod process;
 mod runtime_api;
+mod spec;
 
-pub use function::{Function, FunctionSpec};
+pub use function::Function;
+pub use spec::FunctionSpec;
 
 /// Why an invocation failed; the messages follow what Lambda reports.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -1,4 +1,5 @@
-//! The Lambda Runtime API (2018-06-01) as one instance sees it.
+//! The Lambda Runtime API (2018-06-01) as one instance's process sees it: each
+//! endpoint asks the instance (`/next`) or hands it the answer (`/response`, `/error`).
 
 use std::sync::Arc;
 
@@ -40,45 +41,31 @@ fn accepted() -> Response {
     (StatusCode::ACCEPTED, axum::Json(json!({ "status": "OK" }))).into_response()
 }
 
-/// Long-polls for the next invocation.
+/// Long-polls for the next invocation: the instance asks its pool.
 async fn next(State(instance): State<Arc<Instance>>) -> Response {
-    instance.asks_for_work();
-    let function = instance.function.clone();
-    let invocation = {
-        let _idle = function.idle_guard();
-        match function.queue_rx.recv().await {
-            Ok(invocation) => invocation,
-            Err(_) => {
-                return runtime_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServiceException",
-                    "the gateway is shutting down".into(),
-                );
-            }
-        }
+    let Some(next) = instance.next().await else {
+        return runtime_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "the instance is being stopped".into(),
+        );
     };
-    let spec = &function.spec;
-    let request_id = ids::uuid();
-    let deadline = chrono::Utc::now().timestamp_millis() + spec.timeout.as_millis() as i64;
-    let payload = invocation.payload.clone();
-    tracing::info!(target: "wsgate::function", "[{}] START RequestId: {request_id} Version: $LATEST", spec.name);
-    // Held before the response is written: if the process dies now, the
-    // instance's end fails the invocation instead of losing it.
-    instance.hold(request_id.clone(), invocation);
-
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(name, v);
         }
     };
-    set("lambda-runtime-aws-request-id", request_id);
-    set("lambda-runtime-deadline-ms", deadline.to_string());
-    set("lambda-runtime-invoked-function-arn", spec.arn.clone());
+    set("lambda-runtime-aws-request-id", next.request_id);
+    set("lambda-runtime-deadline-ms", next.deadline_ms.to_string());
+    set(
+        "lambda-runtime-invoked-function-arn",
+        instance.spec.arn.clone(),
+    );
     set("lambda-runtime-trace-id", ids::trace_id());
     // awslambdaric crashes without it.
     set("content-type", "application/json".into());
-    (StatusCode::OK, headers, payload).into_response()
+    (StatusCode::OK, headers, next.payload).into_response()
 }
 
 async fn response(

@@ -106,7 +106,7 @@ impl EventSource {
             .ok()
             .and_then(|out| out.attributes)
             .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn));
-        reported.unwrap_or_else(|| crate::aws::queue_arn(&self.aws, url))
+        reported.unwrap_or_else(|| crate::sdk::queue_arn(&self.aws, url))
     }
 
     async fn poll(self: Arc<Self>, stop: CancellationToken) {

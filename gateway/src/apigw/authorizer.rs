@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::events::{self, ConnectionInfo, HandshakeRequest};
+use super::events::{self, ConnectionInfo, HandshakeRequest};
 
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -16,11 +16,38 @@ use crate::events::{self, ConnectionInfo, HandshakeRequest};
 )]
 pub struct BadSource(String);
 
-/// Where an authorizer looks for the caller's identity.
-#[derive(Debug, Clone, PartialEq)]
+/// Where an authorizer looks for the caller's identity; parsed when the config loads.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub enum IdentitySource {
     Header(String),
     Query(String),
+}
+
+impl std::fmt::Display for IdentitySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Header(name) => write!(f, "route.request.header.{name}"),
+            Self::Query(name) => write!(f, "route.request.querystring.{name}"),
+        }
+    }
+}
+
+impl PartialEq<&str> for IdentitySource {
+    fn eq(&self, other: &&str) -> bool {
+        let (prefix, name) = match self {
+            Self::Header(name) => ("route.request.header.", name),
+            Self::Query(name) => ("route.request.querystring.", name),
+        };
+        other.strip_prefix(prefix) == Some(name.as_str())
+    }
+}
+
+impl TryFrom<String> for IdentitySource {
+    type Error = BadSource;
+    fn try_from(text: String) -> Result<Self, BadSource> {
+        Self::parse(&text)
+    }
 }
 
 impl IdentitySource {
@@ -39,7 +66,7 @@ impl IdentitySource {
         }
     }
 
-    fn present(&self, request: &HandshakeRequest) -> bool {
+    pub(crate) fn present(&self, request: &HandshakeRequest) -> bool {
         let non_empty = |(_, v): &&(String, String)| !v.is_empty();
         match self {
             Self::Header(name) => request

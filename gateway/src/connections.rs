@@ -1,4 +1,7 @@
-//! The open connections, by id: what `@connections` and shutdown reach them through.
+//! The open connections, by id, and the channel into each one's session: the
+//! last hop of a message's life. A reply, a push from `@connections` or a close
+//! is queued here as an [`Outbound`] and written to the socket by the session
+//! that owns it (`websocket/session.rs`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -7,9 +10,21 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use crate::events::{ConnectionInfo, now_ms};
+use crate::apigw::events::{ConnectionInfo, now_ms};
 
-/// What the gateway asks a connection's task to do.
+/// Close codes and the reasons API Gateway reports for them in `$disconnect`.
+pub mod close {
+    pub const NORMAL: (u16, &str) = (1000, "Connection Closed Normally");
+    pub const GOING_AWAY: (u16, &str) = (1001, "Going away");
+    pub const UNSUPPORTED: (u16, &str) = (1003, "Binary frames are not supported");
+    pub const NO_STATUS: (u16, &str) = (1005, "Client-side close frame status not set");
+    pub const ABNORMAL: (u16, &str) = (1006, "Connection was closed abnormally");
+    pub const TOO_BIG: (u16, &str) = (1009, "Message too big");
+    /// `DELETE @connections/{id}` closes as a normal close.
+    pub const DELETED: (u16, &str) = NORMAL;
+}
+
+/// What the gateway asks a connection's session to do.
 #[derive(Debug)]
 pub enum Outbound {
     Text(String),
@@ -54,12 +69,13 @@ impl Connection {
     }
 }
 
+/// Every open connection, by id.
 #[derive(Default)]
-pub struct Registry {
+pub struct Connections {
     connections: Mutex<HashMap<String, Arc<Connection>>>,
 }
 
-impl Registry {
+impl Connections {
     pub fn insert(&self, connection: Arc<Connection>) {
         let id = connection.info.connection_id.clone();
         self.connections.lock().unwrap().insert(id, connection);
@@ -75,9 +91,5 @@ impl Registry {
 
     pub fn len(&self) -> usize {
         self.connections.lock().unwrap().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }

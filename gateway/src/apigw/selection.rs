@@ -1,4 +1,4 @@
-//! Route selection: evaluates `$request.body.<path>` on a text frame.
+//! The route selection expression: `$request.body.<path>` evaluated on a text frame.
 
 use serde_json::Value;
 
@@ -8,10 +8,30 @@ use serde_json::Value;
 )]
 pub struct BadExpression(String);
 
-/// A parsed `$request.body.a.b` (also written `${request.body.a.b}`).
-#[derive(Debug, Clone)]
+/// A parsed `$request.body.a.b` (also written `${request.body.a.b}`); parsed
+/// when the config loads, so a bad expression never reaches a running gateway.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct RouteSelector {
+    expression: String,
     path: Vec<String>,
+}
+
+impl TryFrom<String> for RouteSelector {
+    type Error = BadExpression;
+    fn try_from(text: String) -> Result<Self, BadExpression> {
+        Self::parse(&text)
+    }
+}
+
+impl Default for RouteSelector {
+    /// `$request.body.action`, API Gateway's usual expression.
+    fn default() -> Self {
+        Self {
+            expression: "$request.body.action".into(),
+            path: vec!["action".into()],
+        }
+    }
 }
 
 impl RouteSelector {
@@ -26,7 +46,15 @@ impl RouteSelector {
         if path.iter().any(String::is_empty) {
             return Err(bad());
         }
-        Ok(Self { path })
+        Ok(Self {
+            expression: expression.to_string(),
+            path,
+        })
+    }
+
+    /// The expression as written.
+    pub fn as_str(&self) -> &str {
+        &self.expression
     }
 
     /// The route key a message selects, or `None` where the message is not JSON
@@ -43,6 +71,12 @@ impl RouteSelector {
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }
+    }
+}
+
+impl PartialEq<&str> for RouteSelector {
+    fn eq(&self, other: &&str) -> bool {
+        self.expression == *other
     }
 }
 

@@ -9,6 +9,12 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::apigw::authorizer::IdentitySource;
+use crate::apigw::selection::RouteSelector;
+
+mod env;
+mod validate;
+
 /// A config that could not be used; each variant names the file, and the key where one is at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -66,7 +72,7 @@ pub struct Config {
 pub struct ApiConfig {
     pub stage: String,
     pub listen: SocketAddr,
-    pub route_selection_expression: String,
+    pub route_selection_expression: RouteSelector,
     /// AWS: 10 minutes without a frame from the client closes the connection.
     pub idle_timeout_secs: u64,
     /// AWS: a connection lives at most 2 hours.
@@ -86,7 +92,7 @@ impl Default for ApiConfig {
         Self {
             stage: "local".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            route_selection_expression: "$request.body.action".into(),
+            route_selection_expression: RouteSelector::default(),
             idle_timeout_secs: 600,
             max_lifetime_secs: 7200,
             integration_timeout_secs: AWS_INTEGRATION_TIMEOUT_SECS,
@@ -179,10 +185,82 @@ pub struct RouteConfig {
 pub struct HttpConfig {
     /// `"POST /token" = { function = "token" }`: invoked with HTTP API (payload 2.0) events.
     #[serde(default)]
-    pub routes: BTreeMap<String, HttpRouteConfig>,
+    pub routes: BTreeMap<HttpRouteKey, HttpRouteConfig>,
     /// A folder served at `/web/` (and `/` redirects there).
     #[serde(default)]
     pub static_dir: Option<PathBuf>,
+}
+
+/// `METHOD /path`, checked when the config loads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct HttpRouteKey {
+    key: String,
+    split: usize,
+    filter: axum::routing::MethodFilter,
+}
+
+// Keys are ordered and compared by their text.
+impl PartialEq for HttpRouteKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for HttpRouteKey {}
+impl PartialOrd for HttpRouteKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl std::borrow::Borrow<str> for HttpRouteKey {
+    fn borrow(&self) -> &str {
+        &self.key
+    }
+}
+impl Ord for HttpRouteKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not a route key: it must be `METHOD /path`, e.g. `POST /token`")]
+pub struct BadRouteKey(String);
+
+impl HttpRouteKey {
+    pub fn parse(key: &str) -> Result<Self, BadRouteKey> {
+        let bad = || BadRouteKey(key.to_string());
+        let (method, path) = key.split_once(' ').ok_or_else(bad)?;
+        let method: axum::http::Method = method.parse().map_err(|_| bad())?;
+        let filter = axum::routing::MethodFilter::try_from(method).map_err(|_| bad())?;
+        if !path.starts_with('/') {
+            return Err(bad());
+        }
+        Ok(Self {
+            key: key.to_string(),
+            split: key.len() - path.len(),
+            filter,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.key
+    }
+
+    pub fn path(&self) -> &str {
+        &self.key[self.split..]
+    }
+
+    pub fn method_filter(&self) -> axum::routing::MethodFilter {
+        self.filter
+    }
+}
+
+impl TryFrom<String> for HttpRouteKey {
+    type Error = BadRouteKey;
+    fn try_from(key: String) -> Result<Self, BadRouteKey> {
+        Self::parse(&key)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,7 +275,7 @@ pub struct AuthorizerConfig {
     pub function: String,
     /// `route.request.header.<name>` / `route.request.querystring.<name>`; all must be non-empty.
     #[serde(default)]
-    pub identity_source: Vec<String>,
+    pub identity_source: Vec<IdentitySource>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -298,11 +376,12 @@ impl Config {
     /// Parses config text; `path` is only used to name the file in errors.
     /// `${NAME}` and `${NAME:-default}` are replaced from the environment first.
     pub fn from_toml(text: &str, path: &Path, base_dir: &Path) -> Result<Self, ConfigError> {
-        let text =
-            expand_env(text, |k| std::env::var(k).ok()).map_err(|message| ConfigError::Parse {
+        let text = env::expand_env(text, |k| std::env::var(k).ok()).map_err(|message| {
+            ConfigError::Parse {
                 path: path.to_owned(),
                 message,
-            })?;
+            }
+        })?;
         let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_string(),
@@ -318,210 +397,6 @@ impl Config {
         self.validate(path)?;
         self.resolve_paths();
         Ok(self)
-    }
-
-    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |key: String, message: &str| ConfigError::Invalid {
-            path: path.to_owned(),
-            key,
-            message: message.to_string(),
-        };
-        let stage = &self.api.stage;
-        if stage.is_empty() || stage.contains('/') || stage.starts_with('@') {
-            return Err(invalid(
-                "api.stage".into(),
-                "must be a non-empty name without `/` that does not start with `@`",
-            ));
-        }
-        crate::routing::RouteSelector::parse(&self.api.route_selection_expression)
-            .map_err(|e| invalid("api.route_selection_expression".into(), &e.to_string()))?;
-        if self.api.integration_timeout_secs == 0
-            || self.api.integration_timeout_secs > AWS_INTEGRATION_TIMEOUT_SECS
-        {
-            return Err(invalid(
-                "api.integration_timeout_secs".into(),
-                "must be between 1 and 29 seconds (AWS's limit)",
-            ));
-        }
-        for (key, value) in [
-            ("api.idle_timeout_secs", self.api.idle_timeout_secs),
-            ("api.max_lifetime_secs", self.api.max_lifetime_secs),
-        ] {
-            if value == 0 {
-                return Err(invalid(key.into(), "must be at least 1 second"));
-            }
-        }
-        if self.api.max_frame_bytes == 0 || self.api.max_message_bytes < self.api.max_frame_bytes {
-            return Err(invalid(
-                "api.max_message_bytes".into(),
-                "must be at least api.max_frame_bytes, and both above 0",
-            ));
-        }
-        for (name, f) in &self.functions {
-            let key = |k: &str| format!("functions.{name}.{k}");
-            if f.command.first().is_none_or(|c| c.is_empty()) {
-                return Err(invalid(key("command"), "must name a program to run"));
-            }
-            if f.timeout_secs == 0 || f.timeout_secs > 900 {
-                return Err(invalid(
-                    key("timeout_secs"),
-                    "must be between 1 and 900 seconds",
-                ));
-            }
-            if !(128..=10240).contains(&f.memory_mb) {
-                return Err(invalid(
-                    key("memory_mb"),
-                    "must be between 128 and 10240 MB",
-                ));
-            }
-            if f.max_concurrency == 0 {
-                return Err(invalid(key("max_concurrency"), "must be at least 1"));
-            }
-        }
-        for (route, r) in &self.routes {
-            if route.starts_with('$')
-                && !matches!(route.as_str(), "$connect" | "$disconnect" | "$default")
-            {
-                return Err(invalid(
-                    format!("routes.{route}"),
-                    "the only `$` routes are $connect, $disconnect and $default",
-                ));
-            }
-            if !self.functions.contains_key(&r.function) {
-                return Err(invalid(
-                    format!("routes.{route}.function"),
-                    &format!("no function `{}` is defined under [functions]", r.function),
-                ));
-            }
-        }
-        for (name, a) in &self.authorizers {
-            if !self.functions.contains_key(&a.function) {
-                return Err(invalid(
-                    format!("authorizers.{name}.function"),
-                    &format!("no function `{}` is defined under [functions]", a.function),
-                ));
-            }
-            for source in &a.identity_source {
-                crate::authorizer::IdentitySource::parse(source).map_err(|e| {
-                    invalid(
-                        format!("authorizers.{name}.identity_source"),
-                        &e.to_string(),
-                    )
-                })?;
-            }
-        }
-        for (key, r) in &self.http.routes {
-            let key_name = format!("http.routes.\"{key}\"");
-            let Some((method, route_path)) = key.split_once(' ') else {
-                return Err(invalid(
-                    key_name,
-                    "must be `METHOD /path`, e.g. `POST /token`",
-                ));
-            };
-            if method.parse::<axum::http::Method>().is_err() || !route_path.starts_with('/') {
-                return Err(invalid(
-                    key_name,
-                    "must be `METHOD /path`, e.g. `POST /token`",
-                ));
-            }
-            let first = route_path
-                .trim_start_matches('/')
-                .split('/')
-                .next()
-                .unwrap_or_default();
-            if first == self.api.stage || first == "web" || first.starts_with('@') {
-                return Err(invalid(
-                    key_name,
-                    "must not start with the stage, `web` or `@connections`",
-                ));
-            }
-            if !self.functions.contains_key(&r.function) {
-                return Err(invalid(
-                    format!("{key_name}.function"),
-                    &format!("no function `{}` is defined under [functions]", r.function),
-                ));
-            }
-        }
-        if self.api.stage == "web" && self.http.static_dir.is_some() {
-            return Err(invalid(
-                "api.stage".into(),
-                "`web` is where http.static_dir is served",
-            ));
-        }
-        for (route, r) in &self.routes {
-            let Some(name) = r.authorizer.as_ref().filter(|a| !a.is_empty()) else {
-                continue;
-            };
-            if route != "$connect" {
-                return Err(invalid(
-                    format!("routes.{route}.authorizer"),
-                    "authorizers run on $connect only, as on AWS",
-                ));
-            }
-            if !self.authorizers.contains_key(name) {
-                return Err(invalid(
-                    format!("routes.{route}.authorizer"),
-                    &format!("no authorizer `{name}` is defined under [authorizers]"),
-                ));
-            }
-        }
-        for (i, m) in self.sqs.iter().enumerate() {
-            let key = |k: &str| format!("sqs[{i}].{k}");
-            if !self.functions.contains_key(&m.function) {
-                return Err(invalid(
-                    key("function"),
-                    &format!("no function `{}` is defined under [functions]", m.function),
-                ));
-            }
-            if m.queue.is_empty() {
-                return Err(invalid(key("queue"), "must name a queue"));
-            }
-            if !(1..=10000).contains(&m.batch_size) {
-                return Err(invalid(key("batch_size"), "must be between 1 and 10000"));
-            }
-            if m.batch_size > 10 && m.batching_window_secs == 0 {
-                return Err(invalid(
-                    key("batch_size"),
-                    "above 10 needs a batching_window_secs of at least 1 (as on AWS)",
-                ));
-            }
-            if m.batching_window_secs > 300 {
-                return Err(invalid(key("batching_window_secs"), "must be at most 300"));
-            }
-            if m.max_concurrency == 0 {
-                return Err(invalid(key("max_concurrency"), "must be at least 1"));
-            }
-            // AWS refuses such a mapping: a slow batch would be delivered twice.
-            let timeout = self.functions[&m.function].timeout_secs;
-            if let Some(q) = self.provision.queues.iter().find(|q| q.name == m.queue)
-                && q.visibility_timeout_secs < timeout
-            {
-                return Err(invalid(
-                    key("queue"),
-                    &format!(
-                        "queue {}'s visibility_timeout_secs ({}) is less than function {}'s timeout_secs ({timeout})",
-                        q.name, q.visibility_timeout_secs, m.function
-                    ),
-                ));
-            }
-        }
-        for (i, q) in self.provision.queues.iter().enumerate() {
-            if q.visibility_timeout_secs > 43200 {
-                return Err(invalid(
-                    format!("provision.queues[{i}].visibility_timeout_secs"),
-                    "must be at most 43200 (12 h)",
-                ));
-            }
-            if let Some(d) = &q.dead_letter
-                && !(1..=1000).contains(&d.max_receive_count)
-            {
-                return Err(invalid(
-                    format!("provision.queues[{i}].dead_letter.max_receive_count"),
-                    "must be between 1 and 1000",
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Relative programs and working folders are relative to the config file's folder.
@@ -573,69 +448,9 @@ impl Config {
     }
 }
 
-/// Replaces `${NAME}`, `${NAME:-default}` (default when NAME is unset or empty) and
-/// `${NAME-default}` (default only when NAME is unset), as POSIX shells do.
-fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after.find('}').ok_or_else(|| {
-            format!(
-                "`${{` without a closing `}}` near `{}`",
-                &rest[start..].lines().next().unwrap_or_default()
-            )
-        })?;
-        let inner = &after[..end];
-        let (name, default, empty_is_unset) = match (inner.split_once(":-"), inner.split_once('-'))
-        {
-            (Some((n, d)), _) => (n, Some(d), true),
-            (None, Some((n, d))) => (n, Some(d), false),
-            (None, None) => (inner, None, true),
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            // Not a variable reference (e.g. `${request.body.action}`): keep it.
-            out.push_str(&rest[start..start + 2 + end + 1]);
-        } else {
-            match (
-                lookup(name).filter(|v| !(empty_is_unset && v.is_empty())),
-                default,
-            ) {
-                (Some(v), _) => out.push_str(&v),
-                (None, Some(d)) => out.push_str(d),
-                (None, None) => {
-                    return Err(format!(
-                        "the environment variable `{name}` is not set (write `${{{name}:-default}}` to give a default)"
-                    ));
-                }
-            }
-        }
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn environment_references_expand() {
-        let env = |k: &str| (k == "DIR").then(|| "/t".to_string());
-        assert_eq!(expand_env("a ${DIR}/b", env).unwrap(), "a /t/b");
-        assert_eq!(expand_env("${NOPE:-target}/x", env).unwrap(), "target/x");
-        assert_eq!(
-            expand_env("${request.body.action}", env).unwrap(),
-            "${request.body.action}"
-        );
-        assert!(expand_env("${NOPE}", env).unwrap_err().contains("NOPE"));
-        let env = |k: &str| (k == "EMPTY").then(String::new);
-        assert_eq!(expand_env("[${EMPTY-x}]", env).unwrap(), "[]");
-        assert_eq!(expand_env("[${EMPTY:-x}]", env).unwrap(), "[x]");
-        assert_eq!(expand_env("[${UNSET-x}]", env).unwrap(), "[x]");
-    }
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::from_toml(text, Path::new("wsgate.toml"), Path::new("/srv/app"))

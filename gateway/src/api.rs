@@ -1,0 +1,40 @@
+//! The state every request handler shares: the API's limits and ids, its routes
+//! and functions, the open connections, and the shutdown signal. It imports no
+//! handler; `server.rs` builds it and hands it to each of them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::connections::Connections;
+use crate::lambda::Function;
+use crate::routes::Routes;
+
+pub struct Api {
+    /// The loaded config: limits (`config.api`), AWS settings, HTTP routes.
+    pub config: Config,
+    /// `requestContext.apiId`.
+    pub api_id: String,
+    pub routes: Routes,
+    pub functions: BTreeMap<String, Arc<Function>>,
+    pub connections: Connections,
+    /// Cancelled when the gateway shuts down; sessions close on it.
+    pub shutdown: CancellationToken,
+    /// The sessions' tasks, so shutdown can wait for their `$disconnect`.
+    pub sessions: TaskTracker,
+    /// The SQS pollers, so shutdown can let their batches finish.
+    pub pollers: TaskTracker,
+}
+
+impl Api {
+    pub fn stage(&self) -> &str {
+        &self.config.api.stage
+    }
+
+    pub fn integration_timeout(&self) -> std::time::Duration {
+        self.config.api.integration_timeout()
+    }
+}

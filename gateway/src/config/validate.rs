@@ -1,0 +1,213 @@
+//! Checks across a config's parts, each named by the key at fault. What a single
+//! value must look like (route selection, identity sources, route keys) is
+//! checked earlier, when it is parsed into its type.
+
+use std::path::Path;
+
+use super::{AWS_INTEGRATION_TIMEOUT_SECS, Config, ConfigError};
+
+/// `Err((key, message))`: what is wrong, and where.
+type Check = Result<(), (String, String)>;
+
+fn fail(key: impl Into<String>, message: impl Into<String>) -> Check {
+    Err((key.into(), message.into()))
+}
+
+impl Config {
+    pub(super) fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        self.check_api()
+            .and_then(|()| self.check_functions())
+            .and_then(|()| self.check_routes())
+            .and_then(|()| self.check_authorizers())
+            .and_then(|()| self.check_http())
+            .and_then(|()| self.check_sqs())
+            .and_then(|()| self.check_provision())
+            .map_err(|(key, message)| ConfigError::Invalid {
+                path: path.to_owned(),
+                key,
+                message,
+            })
+    }
+
+    fn has_function(&self, name: &str, key: String) -> Check {
+        if self.functions.contains_key(name) {
+            Ok(())
+        } else {
+            fail(
+                key,
+                format!("no function `{name}` is defined under [functions]"),
+            )
+        }
+    }
+
+    fn check_api(&self) -> Check {
+        let api = &self.api;
+        if api.stage.is_empty() || api.stage.contains('/') || api.stage.starts_with('@') {
+            return fail(
+                "api.stage",
+                "must be a non-empty name without `/` that does not start with `@`",
+            );
+        }
+        if api.stage == "web" && self.http.static_dir.is_some() {
+            return fail("api.stage", "`web` is where http.static_dir is served");
+        }
+        if api.integration_timeout_secs == 0
+            || api.integration_timeout_secs > AWS_INTEGRATION_TIMEOUT_SECS
+        {
+            return fail(
+                "api.integration_timeout_secs",
+                "must be between 1 and 29 seconds (AWS's limit)",
+            );
+        }
+        for (key, value) in [
+            ("api.idle_timeout_secs", api.idle_timeout_secs),
+            ("api.max_lifetime_secs", api.max_lifetime_secs),
+        ] {
+            if value == 0 {
+                return fail(key, "must be at least 1 second");
+            }
+        }
+        if api.max_frame_bytes == 0 || api.max_message_bytes < api.max_frame_bytes {
+            return fail(
+                "api.max_message_bytes",
+                "must be at least api.max_frame_bytes, and both above 0",
+            );
+        }
+        Ok(())
+    }
+
+    fn check_functions(&self) -> Check {
+        for (name, f) in &self.functions {
+            let key = |k: &str| format!("functions.{name}.{k}");
+            if f.command.first().is_none_or(|c| c.is_empty()) {
+                return fail(key("command"), "must name a program to run");
+            }
+            if f.timeout_secs == 0 || f.timeout_secs > 900 {
+                return fail(key("timeout_secs"), "must be between 1 and 900 seconds");
+            }
+            if !(128..=10240).contains(&f.memory_mb) {
+                return fail(key("memory_mb"), "must be between 128 and 10240 MB");
+            }
+            if f.max_concurrency == 0 {
+                return fail(key("max_concurrency"), "must be at least 1");
+            }
+        }
+        Ok(())
+    }
+
+    fn check_routes(&self) -> Check {
+        for (route, r) in &self.routes {
+            if route.starts_with('$')
+                && !matches!(route.as_str(), "$connect" | "$disconnect" | "$default")
+            {
+                return fail(
+                    format!("routes.{route}"),
+                    "the only `$` routes are $connect, $disconnect and $default",
+                );
+            }
+            self.has_function(&r.function, format!("routes.{route}.function"))?;
+            let Some(name) = r.authorizer.as_ref().filter(|a| !a.is_empty()) else {
+                continue;
+            };
+            if route != "$connect" {
+                return fail(
+                    format!("routes.{route}.authorizer"),
+                    "authorizers run on $connect only, as on AWS",
+                );
+            }
+            if !self.authorizers.contains_key(name) {
+                return fail(
+                    format!("routes.{route}.authorizer"),
+                    format!("no authorizer `{name}` is defined under [authorizers]"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_authorizers(&self) -> Check {
+        for (name, a) in &self.authorizers {
+            self.has_function(&a.function, format!("authorizers.{name}.function"))?;
+        }
+        Ok(())
+    }
+
+    fn check_http(&self) -> Check {
+        for (key, r) in &self.http.routes {
+            let key_name = format!("http.routes.\"{}\"", key.as_str());
+            let first = key
+                .path()
+                .trim_start_matches('/')
+                .split('/')
+                .next()
+                .unwrap_or_default();
+            if first == self.api.stage || first == "web" || first.starts_with('@') {
+                return fail(
+                    key_name,
+                    "must not start with the stage, `web` or `@connections`",
+                );
+            }
+            self.has_function(&r.function, format!("{key_name}.function"))?;
+        }
+        Ok(())
+    }
+
+    fn check_sqs(&self) -> Check {
+        for (i, m) in self.sqs.iter().enumerate() {
+            let key = |k: &str| format!("sqs[{i}].{k}");
+            self.has_function(&m.function, key("function"))?;
+            if m.queue.is_empty() {
+                return fail(key("queue"), "must name a queue");
+            }
+            if !(1..=10000).contains(&m.batch_size) {
+                return fail(key("batch_size"), "must be between 1 and 10000");
+            }
+            if m.batch_size > 10 && m.batching_window_secs == 0 {
+                return fail(
+                    key("batch_size"),
+                    "above 10 needs a batching_window_secs of at least 1 (as on AWS)",
+                );
+            }
+            if m.batching_window_secs > 300 {
+                return fail(key("batching_window_secs"), "must be at most 300");
+            }
+            if m.max_concurrency == 0 {
+                return fail(key("max_concurrency"), "must be at least 1");
+            }
+            // AWS refuses such a mapping: a slow batch would be delivered twice.
+            let timeout = self.functions[&m.function].timeout_secs;
+            if let Some(q) = self.provision.queues.iter().find(|q| q.name == m.queue)
+                && q.visibility_timeout_secs < timeout
+            {
+                return fail(
+                    key("queue"),
+                    format!(
+                        "queue {}'s visibility_timeout_secs ({}) is less than function {}'s timeout_secs ({timeout})",
+                        q.name, q.visibility_timeout_secs, m.function
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_provision(&self) -> Check {
+        for (i, q) in self.provision.queues.iter().enumerate() {
+            if q.visibility_timeout_secs > 43200 {
+                return fail(
+                    format!("provision.queues[{i}].visibility_timeout_secs"),
+                    "must be at most 43200 (12 h)",
+                );
+            }
+            if let Some(d) = &q.dead_letter
+                && !(1..=1000).contains(&d.max_receive_count)
+            {
+                return fail(
+                    format!("provision.queues[{i}].dead_letter.max_receive_count"),
+                    "must be between 1 and 1000",
+                );
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,308 @@
+//! A function's invocation queue and the states of its instances. Every change
+//! of state happens here, under one lock; how many instances to start and
+//! which to stop is [`plan`], a pure function of those states.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::InvokeError;
+
+/// An invocation waiting for, or held by, an instance; its answer goes back
+/// through `reply` to the caller of `Function::invoke`.
+pub(super) struct Invocation {
+    pub payload: Bytes,
+    pub reply: oneshot::Sender<Result<Bytes, InvokeError>>,
+}
+
+/// Where an instance is in its life.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum InstanceState {
+    /// Spawned; has not asked for work yet.
+    Starting,
+    /// Waiting in `/next` since then.
+    Idle { since: Instant },
+    /// Holds an invocation.
+    Busy,
+    /// Answered and on its way back to `/next`: about to be free, so no new
+    /// process is started for the work it will take.
+    Returning,
+    /// Being stopped (idle too long, or shutdown): takes no more work.
+    Stopping,
+}
+
+/// What to do now: start this many instances, stop these.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Plan {
+    pub start: usize,
+    pub stop: Vec<u64>,
+}
+
+/// The scaling decision. Starts instances while waiting work outnumbers the
+/// instances that are or will soon be free, up to `max` processes in all
+/// (stopping ones count: their processes still run). Stops instances idle for
+/// `keep_warm` or longer, but only while nothing waits.
+pub(super) fn plan(
+    states: &BTreeMap<u64, InstanceState>,
+    waiting: usize,
+    max: usize,
+    keep_warm: Duration,
+    now: Instant,
+) -> Plan {
+    let free = states
+        .values()
+        .filter(|s| {
+            matches!(
+                s,
+                InstanceState::Starting | InstanceState::Idle { .. } | InstanceState::Returning
+            )
+        })
+        .count();
+    let start = waiting
+        .saturating_sub(free)
+        .min(max.saturating_sub(states.len()));
+    let stop = if waiting == 0 {
+        states
+            .iter()
+            .filter(|(_, s)| {
+                matches!(s, InstanceState::Idle { since } if now.duration_since(*since) >= keep_warm)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Plan { start, stop }
+}
+
+#[derive(Default)]
+struct Board {
+    states: BTreeMap<u64, InstanceState>,
+    next_id: u64,
+    closed: bool,
+}
+
+pub(super) struct Pool {
+    queue_tx: async_channel::Sender<Invocation>,
+    queue_rx: async_channel::Receiver<Invocation>,
+    board: Mutex<Board>,
+    max: usize,
+    keep_warm: Duration,
+}
+
+/// Ids of the instances to start and to stop, already entered as Starting / Stopping.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    pub start: Vec<u64>,
+    pub stop: Vec<u64>,
+}
+
+impl Pool {
+    pub fn new(max: usize, keep_warm: Duration) -> Self {
+        let (queue_tx, queue_rx) = async_channel::unbounded();
+        Self {
+            queue_tx,
+            queue_rx,
+            board: Mutex::default(),
+            max,
+            keep_warm,
+        }
+    }
+
+    /// Queues an invocation; gives it back when the pool is closed.
+    pub fn submit(&self, invocation: Invocation) -> Result<(), Invocation> {
+        self.queue_tx
+            .try_send(invocation)
+            .map_err(async_channel::TrySendError::into_inner)
+    }
+
+    /// Decides, and records the decision: new instances as Starting, the ones
+    /// to stop as Stopping.
+    pub fn rebalance(&self) -> Changes {
+        let mut board = self.board.lock().unwrap();
+        if board.closed {
+            return Changes::default();
+        }
+        let plan = plan(
+            &board.states,
+            self.queue_rx.len(),
+            self.max,
+            self.keep_warm,
+            Instant::now(),
+        );
+        let mut changes = Changes::default();
+        for _ in 0..plan.start {
+            board.next_id += 1;
+            let id = board.next_id;
+            board.states.insert(id, InstanceState::Starting);
+            changes.start.push(id);
+        }
+        for id in plan.stop {
+            board.states.insert(id, InstanceState::Stopping);
+            changes.stop.push(id);
+        }
+        changes
+    }
+
+    fn set(&self, id: u64, state: InstanceState) -> bool {
+        let mut board = self.board.lock().unwrap();
+        match board.states.get_mut(&id) {
+            Some(s) if *s != InstanceState::Stopping => {
+                *s = state;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// An instance asks for work: idle until an invocation comes, then busy.
+    /// None when the instance is being stopped or the pool is closed.
+    pub async fn next(&self, id: u64) -> Option<Invocation> {
+        if !self.set(
+            id,
+            InstanceState::Idle {
+                since: Instant::now(),
+            },
+        ) {
+            return None;
+        }
+        let invocation = self.queue_rx.recv().await.ok()?;
+        if self.set(id, InstanceState::Busy) {
+            return Some(invocation);
+        }
+        // Stopped while it waited: the work goes back for another instance.
+        if let Err(invocation) = self.submit(invocation) {
+            let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
+        }
+        None
+    }
+
+    /// The instance answered its invocation.
+    pub fn answered(&self, id: u64) {
+        self.set(id, InstanceState::Returning);
+    }
+
+    /// The instance's process ended.
+    pub fn gone(&self, id: u64) {
+        self.board.lock().unwrap().states.remove(&id);
+    }
+
+    /// The oldest waiting invocation, to fail when an instance cannot start,
+    /// so a broken function errors instead of leaving its queue waiting forever.
+    pub fn take_waiting(&self) -> Option<Invocation> {
+        self.queue_rx.try_recv().ok()
+    }
+
+    /// Takes no more work; returns what was waiting, and the instances to stop.
+    pub fn close(&self) -> (Vec<Invocation>, Vec<u64>) {
+        let mut board = self.board.lock().unwrap();
+        board.closed = true;
+        self.queue_tx.close();
+        let waiting = std::iter::from_fn(|| self.queue_rx.try_recv().ok()).collect();
+        let ids = board.states.keys().copied().collect();
+        for s in board.states.values_mut() {
+            *s = InstanceState::Stopping;
+        }
+        (waiting, ids)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.board.lock().unwrap().closed
+    }
+
+    /// Processes alive now.
+    pub fn instance_count(&self) -> usize {
+        self.board.lock().unwrap().states.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InstanceState::*;
+    use super::*;
+
+    const WARM: Duration = Duration::from_secs(600);
+
+    fn states(list: &[InstanceState]) -> BTreeMap<u64, InstanceState> {
+        list.iter()
+            .enumerate()
+            .map(|(i, s)| (i as u64 + 1, *s))
+            .collect()
+    }
+
+    fn starts(list: &[InstanceState], waiting: usize, max: usize) -> usize {
+        plan(&states(list), waiting, max, WARM, Instant::now()).start
+    }
+
+    #[test]
+    fn a_burst_starts_instances_up_to_the_limit() {
+        assert_eq!(starts(&[], 1, 4), 1);
+        assert_eq!(starts(&[], 10, 4), 4);
+        // Those already starting will take work too.
+        assert_eq!(starts(&[Starting, Starting], 3, 10), 1);
+        assert_eq!(starts(&[Busy, Busy, Busy, Busy], 5, 4), 0);
+        assert_eq!(starts(&[], 0, 4), 0);
+    }
+
+    #[test]
+    fn free_and_returning_instances_take_the_work() {
+        let now = Instant::now();
+        assert_eq!(starts(&[Idle { since: now }], 1, 4), 0);
+        // One that just answered is about to ask again: sequential calls reuse it.
+        assert_eq!(starts(&[Returning], 1, 4), 0);
+        assert_eq!(starts(&[Returning, Busy], 2, 4), 1);
+    }
+
+    #[test]
+    fn a_crash_or_a_timeout_frees_a_slot_for_a_fresh_instance() {
+        // Four busy, one of them crashes or times out: it leaves the board.
+        assert_eq!(starts(&[Busy, Busy, Busy, Busy], 2, 4), 0);
+        assert_eq!(starts(&[Busy, Busy, Busy], 2, 4), 1);
+        // An instance being killed still holds its slot until its process is gone.
+        assert_eq!(starts(&[Busy, Busy, Busy, Stopping], 2, 4), 0);
+    }
+
+    #[test]
+    fn idle_instances_are_reaped_after_keep_warm_while_nothing_waits() {
+        let now = Instant::now();
+        let old = now - WARM - Duration::from_secs(1);
+        let list = states(&[Idle { since: old }, Idle { since: now }, Busy]);
+        assert_eq!(plan(&list, 0, 4, WARM, now).stop, vec![1]);
+        // Work waiting: every idle instance is about to be used.
+        assert_eq!(plan(&list, 1, 4, WARM, now).stop, Vec::<u64>::new());
+        assert_eq!(plan(&states(&[Busy]), 0, 4, WARM, now), Plan::default());
+    }
+
+    fn invocation() -> (Invocation, oneshot::Receiver<Result<Bytes, InvokeError>>) {
+        let (reply, rx) = oneshot::channel();
+        let payload = Bytes::from_static(b"{}");
+        (Invocation { payload, reply }, rx)
+    }
+
+    #[tokio::test]
+    async fn the_pool_records_each_step() {
+        let pool = Pool::new(2, WARM);
+        assert!(pool.submit(invocation().0).is_ok());
+        let changes = pool.rebalance();
+        assert_eq!(changes.start, vec![1]);
+        assert!(pool.next(1).await.is_some());
+        // Busy, and the queue is empty: nothing more to start.
+        assert!(pool.rebalance().start.is_empty());
+        pool.answered(1);
+        assert!(pool.submit(invocation().0).is_ok());
+        assert!(
+            pool.rebalance().start.is_empty(),
+            "a returning instance takes it"
+        );
+        pool.gone(1);
+        assert_eq!(pool.rebalance().start, vec![2]);
+        assert_eq!(pool.instance_count(), 1);
+        let (waiting, ids) = pool.close();
+        assert_eq!((waiting.len(), ids), (1, vec![2]));
+        assert!(pool.submit(invocation().0).is_err());
+        assert!(pool.next(2).await.is_none());
+    }
+}

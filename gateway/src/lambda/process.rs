@@ -1,0 +1,122 @@
+//! An instance's process: its Runtime API listener, the spawn (own process
+//! group, killed with the gateway), its output in the gateway's log, and the
+//! kill of its whole tree.
+
+use std::process::Stdio;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+
+use super::spec::FunctionSpec;
+
+/// A started process and the server of its Runtime API.
+pub(super) struct Running {
+    pub child: Child,
+    pub pid: u32,
+    pub server: JoinHandle<()>,
+}
+
+/// Binds a Runtime API listener for `runtime_api` and starts the process against it.
+pub(super) async fn start(
+    spec: &FunctionSpec,
+    instance_id: u64,
+    runtime_api: Router,
+) -> Result<Running, String> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("cannot bind a Runtime API port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        // Small request/response pairs on loopback: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let _ = axum::serve(listener, runtime_api).await;
+    });
+
+    let mut cmd = Command::new(&spec.command[0]);
+    cmd.args(&spec.command[1..])
+        .env_clear()
+        .envs(spec.process_env())
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!(
+                "{}/[$LATEST]{instance_id:032x}",
+                chrono::Utc::now().format("%Y/%m/%d"),
+            ),
+        )
+        .current_dir(&spec.working_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so the whole tree can be killed and a terminal's
+        // Ctrl-C reaches only the gateway, which then stops functions in order.
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the
+    // child if the gateway dies without cleaning up, so no orphan survives it.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            server.abort();
+            return Err(format!("`{}`: {e}", spec.command[0]));
+        }
+    };
+    if let Some(out) = child.stdout.take() {
+        tokio::spawn(pump(spec.name.clone(), out));
+    }
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(pump(spec.name.clone(), err));
+    }
+    Ok(Running {
+        pid: child.id().unwrap_or_default(),
+        child,
+        server,
+    })
+}
+
+/// Copies a function's output into the gateway log, line by line, prefixed with its name.
+async fn pump(name: String, stream: impl AsyncRead + Unpin) {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                // Output that is not UTF-8 is still shown, not dropped.
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                tracing::info!(target: "wsgate::function", "[{name}] {text}");
+            }
+        }
+    }
+}
+
+/// Kills what is left of a process group (it is led by the process's pid):
+/// grandchildren (a shell's, a wrapper's) go with the process.
+pub(super) fn kill_group(pid: u32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// Peak resident memory of a process, from /proc (Linux); None elsewhere.
+pub(super) fn max_rss_mb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.div_ceil(1024))
+}

@@ -1,0 +1,84 @@
+//! The WebSocket API's routes, bound to their functions: `$connect` (with its
+//! authorizer), `$disconnect`, `$default` and the routes selected by key.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::apigw::authorizer::IdentitySource;
+use crate::apigw::selection::RouteSelector;
+use crate::config::Config;
+use crate::lambda::Function;
+
+/// A route and the function its integration invokes.
+pub struct Route {
+    pub key: String,
+    pub function: Arc<Function>,
+    /// The function's `body` goes back to the client.
+    pub route_response: bool,
+}
+
+/// A REQUEST authorizer, as bound to `$connect`.
+pub struct Authorizer {
+    pub function: Arc<Function>,
+    pub sources: Vec<IdentitySource>,
+}
+
+/// `$connect` and its authorizer.
+pub struct ConnectRoute {
+    pub route: Route,
+    pub authorizer: Option<Authorizer>,
+}
+
+pub struct Routes {
+    pub connect: Option<ConnectRoute>,
+    pub disconnect: Option<Route>,
+    selector: RouteSelector,
+    default: Option<Route>,
+    by_key: HashMap<String, Route>,
+}
+
+impl Routes {
+    /// Binds the config's routes to the functions (names were checked at load).
+    pub fn bind(config: &Config, functions: &BTreeMap<String, Arc<Function>>) -> Self {
+        let route = |key: &str| {
+            config.routes.get(key).map(|r| Route {
+                key: key.to_string(),
+                function: functions[&r.function].clone(),
+                route_response: r.route_response,
+            })
+        };
+        let connect = route("$connect").map(|route| {
+            let authorizer = config.routes["$connect"].authorizer.as_ref().map(|name| {
+                let a = &config.authorizers[name];
+                Authorizer {
+                    function: functions[&a.function].clone(),
+                    sources: a.identity_source.clone(),
+                }
+            });
+            ConnectRoute { route, authorizer }
+        });
+        let by_key = config
+            .routes
+            .keys()
+            .filter(|key| !key.starts_with('$'))
+            .filter_map(|key| Some((key.clone(), route(key)?)))
+            .collect();
+        Self {
+            connect,
+            disconnect: route("$disconnect"),
+            selector: config.api.route_selection_expression.clone(),
+            default: route("$default"),
+            by_key,
+        }
+    }
+
+    /// The route a text message selects: its key's route, else `$default`
+    /// (a message can never select `$connect` or `$disconnect`). None: no route
+    /// takes it, and the client gets `Forbidden`.
+    pub fn select(&self, message: &str) -> Option<&Route> {
+        self.selector
+            .select(message)
+            .and_then(|key| self.by_key.get(&key))
+            .or(self.default.as_ref())
+    }
+}

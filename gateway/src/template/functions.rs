@@ -1,0 +1,152 @@
+//! Functions: how each runtime runs locally, and the events (SQS, HTTP) that trigger them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::resources::Resources;
+use super::{TemplateError, TemplateOptions, number, required, text};
+use crate::config::{FunctionConfig, HttpConfig, HttpRouteConfig, HttpRouteKey, SqsMappingConfig};
+
+pub(super) struct Functions {
+    pub functions: BTreeMap<String, FunctionConfig>,
+    pub sqs: Vec<SqsMappingConfig>,
+    pub http: HttpConfig,
+}
+
+pub(super) fn functions(
+    res: &Resources,
+    options: &TemplateOptions,
+    base: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Functions, TemplateError> {
+    // Functions, and the events that trigger them.
+    let bin_dir = options.bin_dir.clone().unwrap_or_else(|| {
+        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+        base.join(target).join("debug")
+    });
+    let mut functions = BTreeMap::new();
+    let mut sqs = Vec::new();
+    let mut http = HttpConfig {
+        static_dir: options.static_dir.clone(),
+        ..HttpConfig::default()
+    };
+    for f in res
+        .of("AWS::Serverless::Function")
+        .chain(res.of("AWS::Lambda::Function"))
+    {
+        let at = format!("Resources.{}.Properties", f.id);
+        let p = &res.resolved[f.id];
+        let name = res.scope.resources[f.id].reference.clone();
+        let runtime = text(&p["Runtime"]).unwrap_or_else(|| "provided.al2023".into());
+        let handler = text(&p["Handler"]).unwrap_or_else(|| "bootstrap".into());
+        let code = text(&p["CodeUri"])
+            .map(|c| base.join(c))
+            .unwrap_or_else(|| base.to_owned());
+        let (command, working_dir) = if runtime.starts_with("provided") {
+            // A cargo-lambda binary by name; else a built `bootstrap` in CodeUri
+            // (e.g. target/lambda/connect/); else the Handler or the logical id.
+            let binary = text(&f.raw["Metadata"]["BuildProperties"]["Binary"]);
+            let bootstrap = code.join("bootstrap");
+            let program = match binary {
+                Some(b) => bin_dir.join(b),
+                None if code.is_dir() && bootstrap.is_file() => bootstrap,
+                None if handler != "bootstrap" => bin_dir.join(&handler),
+                None => bin_dir.join(f.id),
+            };
+            (vec![program.to_string_lossy().into_owned()], None)
+        } else if runtime.starts_with("python") {
+            (
+                vec![
+                    options.python.clone(),
+                    "-m".into(),
+                    "awslambdaric".into(),
+                    handler.clone(),
+                ],
+                Some(code),
+            )
+        } else {
+            return Err(TemplateError::at(
+                &format!("{at}.Runtime"),
+                format!("`{runtime}` cannot run locally yet (provided.* and python* can)"),
+            ));
+        };
+        let env = p["Environment"]["Variables"]
+            .as_object()
+            .map(|vars| {
+                vars.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let config = FunctionConfig {
+            command,
+            env,
+            timeout_secs: number(p, "Timeout", &at)?.unwrap_or(3),
+            memory_mb: number(p, "MemorySize", &at)?.unwrap_or(128) as u32,
+            max_concurrency: number(p, "ReservedConcurrentExecutions", &at)?.unwrap_or(10) as usize,
+            working_dir,
+            handler: Some(handler),
+        };
+        for (event_id, event) in p["Events"].as_object().into_iter().flatten() {
+            let at = format!("{at}.Events.{event_id}.Properties");
+            let e = &event["Properties"];
+            match event["Type"].as_str().unwrap_or_default() {
+                "SQS" => {
+                    let queue = required(e, "Queue", &at)?;
+                    sqs.push(SqsMappingConfig {
+                        function: name.clone(),
+                        queue: queue.rsplit(':').next().unwrap_or(&queue).to_string(),
+                        batch_size: number(e, "BatchSize", &at)?.unwrap_or(10) as usize,
+                        batching_window_secs: number(e, "MaximumBatchingWindowInSeconds", &at)?
+                            .unwrap_or(0),
+                        report_batch_item_failures: e["FunctionResponseTypes"]
+                            .as_array()
+                            .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures")),
+                        max_concurrency: number(&e["ScalingConfig"], "MaximumConcurrency", &at)?
+                            .unwrap_or(2) as usize,
+                    });
+                }
+                "HttpApi" | "Api" => {
+                    let path = required(e, "Path", &at)?;
+                    let method = required(e, "Method", &at)?.to_ascii_uppercase();
+                    if method == "ANY" {
+                        warnings.push(format!(
+                            "{}: event {event_id}: method ANY is served as GET and POST",
+                            f.id
+                        ));
+                        for m in ["GET", "POST"] {
+                            http.routes.insert(
+                                route_key(m, &path, &at)?,
+                                HttpRouteConfig {
+                                    function: name.clone(),
+                                },
+                            );
+                        }
+                    } else {
+                        http.routes.insert(
+                            route_key(&method, &path, &at)?,
+                            HttpRouteConfig {
+                                function: name.clone(),
+                            },
+                        );
+                    }
+                }
+                other => warnings.push(format!(
+                    "{}: event {event_id} of type {other} is not emulated",
+                    f.id
+                )),
+            }
+        }
+        functions.insert(name, config);
+    }
+    Ok(Functions {
+        functions,
+        sqs,
+        http,
+    })
+}
+
+fn route_key(method: &str, path: &str, at: &str) -> Result<HttpRouteKey, TemplateError> {
+    HttpRouteKey::parse(&format!("{method} {path}"))
+        .map_err(|e| TemplateError::at(&format!("{at}.Path"), e.to_string()))
+}

@@ -1,0 +1,310 @@
+//! The template's resources: which exist (Conditions), what `Ref` and
+//! `Fn::GetAtt` give for each locally, their properties resolved, and what of
+//! them is not emulated (as warnings).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::intrinsics::{ResourceValues, Scope};
+use super::{TemplateError, TemplateOptions, section, text};
+
+/// Types wsgate reads; for each, the properties it does not emulate (reported).
+/// Names, descriptions and tags are metadata and change nothing locally.
+pub(super) const HANDLED: &[(&str, &[&str])] = &[
+    (
+        "AWS::ApiGatewayV2::Api",
+        &["ApiKeySelectionExpression", "DisableSchemaValidation"],
+    ),
+    (
+        "AWS::ApiGatewayV2::Stage",
+        &[
+            "DefaultRouteSettings",
+            "RouteSettings",
+            "AccessLogSettings",
+            "StageVariables",
+        ],
+    ),
+    (
+        "AWS::ApiGatewayV2::Route",
+        &[
+            "ApiKeyRequired",
+            "RouteResponseSelectionExpression",
+            "RequestModels",
+            "RequestParameters",
+        ],
+    ),
+    (
+        "AWS::ApiGatewayV2::Integration",
+        &[
+            "PassthroughBehavior",
+            "TimeoutInMillis",
+            "ContentHandlingStrategy",
+            "CredentialsArn",
+            "RequestTemplates",
+        ],
+    ),
+    (
+        "AWS::ApiGatewayV2::Authorizer",
+        &["AuthorizerCredentialsArn", "AuthorizerResultTtlInSeconds"],
+    ),
+    (
+        "AWS::ApiGatewayV2::RouteResponse",
+        &["ModelSelectionExpression", "ResponseModels"],
+    ),
+    ("AWS::ApiGatewayV2::Deployment", &[]),
+    (
+        "AWS::Serverless::Function",
+        &[
+            "Policies",
+            "Role",
+            "Architectures",
+            "Layers",
+            "Tracing",
+            "VpcConfig",
+            "FunctionUrlConfig",
+            "AutoPublishAlias",
+            "DeploymentPreference",
+            "EphemeralStorage",
+        ],
+    ),
+    (
+        "AWS::Lambda::Function",
+        &[
+            "Role",
+            "Architectures",
+            "Layers",
+            "TracingConfig",
+            "VpcConfig",
+            "EphemeralStorage",
+        ],
+    ),
+    (
+        "AWS::DynamoDB::Table",
+        &[
+            "ProvisionedThroughput",
+            "StreamSpecification",
+            "PointInTimeRecoverySpecification",
+            "SSESpecification",
+            "TimeToLiveSpecification",
+            "LocalSecondaryIndexes",
+        ],
+    ),
+    (
+        "AWS::SQS::Queue",
+        &[
+            "MessageRetentionPeriod",
+            "KmsMasterKeyId",
+            "SqsManagedSseEnabled",
+            "DelaySeconds",
+            "ReceiveMessageWaitTimeSeconds",
+            "MaximumMessageSize",
+            "FifoQueue",
+        ],
+    ),
+];
+
+pub(super) struct Resource<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub raw: &'a Value,
+    /// Properties with Globals merged in (functions), not yet resolved.
+    pub props: Value,
+}
+
+fn merge(base: &Value, over: &Value) -> Value {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut out = b.clone();
+            for (k, v) in o {
+                let merged = match out.get(k) {
+                    Some(existing) => merge(existing, v),
+                    None => v.clone(),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::Object(out)
+        }
+        (_, Value::Null) => base.clone(),
+        _ => over.clone(),
+    }
+}
+
+/// What `Ref` and `Fn::GetAtt` give locally for a resource.
+fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> ResourceValues {
+    let (region, account) = (&options.region, &options.account_id);
+    let name = name.unwrap_or_else(|| r.id.to_string());
+    let mut attrs = BTreeMap::new();
+    let reference = match r.kind {
+        "AWS::Serverless::Function" | "AWS::Lambda::Function" => {
+            attrs.insert(
+                "Arn".into(),
+                format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+            );
+            name
+        }
+        "AWS::SQS::Queue" => {
+            let host = options
+                .endpoint_url
+                .clone()
+                .unwrap_or_else(|| format!("https://sqs.{region}.amazonaws.com"));
+            let url = format!("{}/{account}/{name}", host.trim_end_matches('/'));
+            attrs.insert(
+                "Arn".into(),
+                format!("arn:aws:sqs:{region}:{account}:{name}"),
+            );
+            attrs.insert("QueueName".into(), name);
+            attrs.insert("QueueUrl".into(), url.clone());
+            url
+        }
+        "AWS::DynamoDB::Table" => {
+            attrs.insert(
+                "Arn".into(),
+                format!("arn:aws:dynamodb:{region}:{account}:table/{name}"),
+            );
+            attrs.insert(
+                "StreamArn".into(),
+                format!("arn:aws:dynamodb:{region}:{account}:table/{name}/stream/local"),
+            );
+            name
+        }
+        "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => {
+            let id = local_api_id(r.id);
+            attrs.insert("ApiId".into(), id.clone());
+            attrs.insert("ApiEndpoint".into(), format!("http://{}", options.listen));
+            id
+        }
+        _ => r.id.to_string(),
+    };
+    ResourceValues {
+        reference,
+        attributes: attrs,
+    }
+}
+
+/// A stable, AWS-shaped API id: ten lowercase letters and digits from the logical id.
+pub(super) fn local_api_id(logical: &str) -> String {
+    let mut id: String = logical
+        .to_ascii_lowercase()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect();
+    while id.len() < 10 {
+        id.push('0');
+    }
+    id
+}
+
+/// The resources that exist, resolved, with the scope that resolved them.
+pub(super) struct Resources<'a> {
+    pub list: Vec<Resource<'a>>,
+    /// Properties with every intrinsic resolved, by logical id.
+    pub resolved: BTreeMap<&'a str, Value>,
+    pub scope: Scope,
+}
+
+impl<'a> Resources<'a> {
+    pub fn of(&self, kind: &'static str) -> impl Iterator<Item = &Resource<'a>> {
+        self.list.iter().filter(move |r| r.kind == kind)
+    }
+}
+
+/// Resolves every resource whose Condition holds; what is not emulated goes to `warnings`.
+pub(super) fn resolve<'a>(
+    template: &'a Value,
+    options: &TemplateOptions,
+    mut scope: Scope,
+    warnings: &mut Vec<String>,
+) -> Result<Resources<'a>, TemplateError> {
+    // Resources whose Condition holds, with function Globals merged in.
+    let globals = &template["Globals"]["Function"];
+    let mut resources = Vec::new();
+    for (id, raw) in section(template, "Resources") {
+        let at = format!("Resources.{id}");
+        let kind = raw["Type"]
+            .as_str()
+            .ok_or_else(|| TemplateError::at(&format!("{at}.Type"), "is required"))?;
+        if let Some(condition) = raw["Condition"].as_str()
+            && !scope.condition(condition, &format!("{at}.Condition"))?
+        {
+            continue;
+        }
+        let props = if kind == "AWS::Serverless::Function" {
+            merge(globals, &raw["Properties"])
+        } else {
+            raw["Properties"].clone()
+        };
+        resources.push(Resource {
+            id,
+            kind,
+            raw,
+            props,
+        });
+    }
+    // Names first (they may use parameters), then everything else can refer to them.
+    for r in &resources {
+        let at = format!("Resources.{}.Properties", r.id);
+        let name_key = match r.kind {
+            "AWS::Serverless::Function" | "AWS::Lambda::Function" => Some("FunctionName"),
+            "AWS::SQS::Queue" => Some("QueueName"),
+            "AWS::DynamoDB::Table" => Some("TableName"),
+            _ => None,
+        };
+        let name = match name_key.map(|k| (k, &r.props[k])) {
+            Some((k, v)) if !v.is_null() => text(&scope.resolve(v, &format!("{at}.{k}"))?),
+            _ => None,
+        };
+        let v = values(r, name, options);
+        scope.resources.insert(r.id.to_string(), v);
+    }
+    // SAM's implicit HTTP API for HttpApi events.
+    scope
+        .resources
+        .entry("ServerlessHttpApi".into())
+        .or_insert_with(|| ResourceValues {
+            reference: local_api_id("ServerlessHttpApi"),
+            attributes: BTreeMap::new(),
+        });
+
+    let mut resolved: BTreeMap<&str, Value> = BTreeMap::new();
+    // What is not emulated, and where: one warning line each.
+    let mut skipped: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for r in &resources {
+        let at = format!("Resources.{}.Properties", r.id);
+        resolved.insert(r.id, scope.resolve(&r.props, &at)?);
+        match HANDLED.iter().find(|(k, _)| *k == r.kind) {
+            None => skipped
+                .entry(format!("resources of type {}", r.kind))
+                .or_default()
+                .push(r.id),
+            Some((_, ignored)) => {
+                for p in ignored.iter().filter(|p| !r.props[**p].is_null()) {
+                    skipped
+                        .entry(format!("{p} of {}", r.kind))
+                        .or_default()
+                        .push(r.id);
+                }
+            }
+        }
+        if r.kind == "AWS::DynamoDB::Table" {
+            let non_string = r.props["AttributeDefinitions"]
+                .as_array()
+                .is_some_and(|defs| defs.iter().any(|d| d["AttributeType"] != "S"));
+            if non_string {
+                skipped
+                    .entry("non-string key attributes (created as strings)".into())
+                    .or_default()
+                    .push(r.id);
+            }
+        }
+    }
+    for (what, ids) in skipped {
+        warnings.push(format!("not emulated: {what}: {}", ids.join(", ")));
+    }
+    Ok(Resources {
+        list: resources,
+        resolved,
+        scope,
+    })
+}

@@ -1,0 +1,190 @@
+//! The WebSocket API: its stage, and its routes with their integrations and authorizers.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::resources::Resources;
+use super::{TemplateError, TemplateOptions, required, text};
+use crate::apigw::authorizer::IdentitySource;
+use crate::apigw::selection::RouteSelector;
+use crate::config::{ApiConfig, AuthorizerConfig, RouteConfig};
+
+/// The template's one WebSocket API: its settings and its id (what `Ref` gives).
+pub(super) fn api(
+    res: &Resources,
+    options: &TemplateOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(ApiConfig, String), TemplateError> {
+    // The WebSocket API and its stage.
+    let apis: Vec<_> = res
+        .of("AWS::ApiGatewayV2::Api")
+        .filter(|r| res.resolved[r.id]["ProtocolType"] == "WEBSOCKET")
+        .collect();
+    let api = match apis.as_slice() {
+        [api] => api,
+        [] => {
+            return Err(TemplateError::at(
+                "Resources",
+                "no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET",
+            ));
+        }
+        [_, second, ..] => {
+            return Err(TemplateError::at(
+                &format!("Resources.{}", second.id),
+                "wsgate runs one WebSocket API per template",
+            ));
+        }
+    };
+    let api_ref = res.scope.resources[api.id].reference.clone();
+    let belongs = |id: &str| res.resolved[id]["ApiId"].as_str() == Some(api_ref.as_str());
+    let mut api_config = ApiConfig {
+        listen: options.listen,
+        api_id: Some(api_ref.clone()),
+        ..ApiConfig::default()
+    };
+    if let Some(expr) = text(&res.resolved[api.id]["RouteSelectionExpression"]) {
+        api_config.route_selection_expression = RouteSelector::parse(&expr).map_err(|e| {
+            let at = format!("Resources.{}.Properties.RouteSelectionExpression", api.id);
+            TemplateError::at(&at, e.to_string())
+        })?;
+    }
+    match res.of("AWS::ApiGatewayV2::Stage").find(|s| belongs(s.id)) {
+        Some(stage) => {
+            api_config.stage = required(
+                &res.resolved[stage.id],
+                "StageName",
+                &format!("Resources.{}.Properties", stage.id),
+            )?
+        }
+        None => warnings.push(format!(
+            "no AWS::ApiGatewayV2::Stage for {}: using stage `{}`",
+            api.id, api_config.stage
+        )),
+    }
+    Ok((api_config, api_ref))
+}
+
+type Bound = (
+    BTreeMap<String, RouteConfig>,
+    BTreeMap<String, AuthorizerConfig>,
+);
+
+/// The API's routes and authorizers, bound to the template's functions.
+pub(super) fn routes(
+    res: &Resources,
+    api_ref: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Bound, TemplateError> {
+    let belongs = |id: &str| res.resolved[id]["ApiId"].as_str() == Some(api_ref);
+    let by_arn: BTreeMap<&str, &str> = res
+        .of("AWS::Serverless::Function")
+        .chain(res.of("AWS::Lambda::Function"))
+        .map(|f| {
+            let v = &res.scope.resources[f.id];
+            (v.attributes["Arn"].as_str(), v.reference.as_str())
+        })
+        .collect();
+    // The function an integration or authorizer URI invokes.
+    let target = |uri: &str, at: &str| -> Result<String, TemplateError> {
+        by_arn
+            .iter()
+            .find(|(arn, _)| uri.contains(&format!("{arn}/")) || uri == **arn)
+            .map(|(_, name)| name.to_string())
+            .ok_or_else(|| {
+                TemplateError::at(at, format!("`{uri}` invokes no function of this template"))
+            })
+    };
+
+    let mut integrations = BTreeMap::new();
+    for i in res
+        .of("AWS::ApiGatewayV2::Integration")
+        .filter(|r| belongs(r.id))
+    {
+        let at = format!("Resources.{}.Properties", i.id);
+        let uri = required(&res.resolved[i.id], "IntegrationUri", &at)?;
+        integrations.insert(
+            res.scope.resources[i.id].reference.clone(),
+            target(&uri, &format!("{at}.IntegrationUri"))?,
+        );
+    }
+    let mut authorizers = BTreeMap::new();
+    for a in res
+        .of("AWS::ApiGatewayV2::Authorizer")
+        .filter(|r| belongs(r.id))
+    {
+        let at = format!("Resources.{}.Properties", a.id);
+        let p = &res.resolved[a.id];
+        if p["AuthorizerType"] != "REQUEST" {
+            return Err(TemplateError::at(
+                &format!("{at}.AuthorizerType"),
+                "WebSocket APIs take REQUEST authorizers",
+            ));
+        }
+        let uri = required(p, "AuthorizerUri", &at)?;
+        let sources: Vec<String> = match &p["IdentitySource"] {
+            Value::Array(items) => items.iter().filter_map(text).collect(),
+            Value::String(s) => s.split(',').map(|s| s.trim().to_string()).collect(),
+            _ => Vec::new(),
+        };
+        let identity_source = sources
+            .iter()
+            .map(|s| IdentitySource::parse(s))
+            .collect::<Result<_, _>>()
+            .map_err(|e| TemplateError::at(&format!("{at}.IdentitySource"), e.to_string()))?;
+        let function = target(&uri, &format!("{at}.AuthorizerUri"))?;
+        authorizers.insert(
+            res.scope.resources[a.id].reference.clone(),
+            AuthorizerConfig {
+                function,
+                identity_source,
+            },
+        );
+    }
+    let responses: Vec<String> = res
+        .of("AWS::ApiGatewayV2::RouteResponse")
+        .filter_map(|r| text(&res.resolved[r.id]["RouteId"]))
+        .collect();
+    let mut routes = BTreeMap::new();
+    for r in res.of("AWS::ApiGatewayV2::Route").filter(|r| belongs(r.id)) {
+        let at = format!("Resources.{}.Properties", r.id);
+        let p = &res.resolved[r.id];
+        let key = required(p, "RouteKey", &at)?;
+        let Some(integration) = text(&p["Target"]) else {
+            warnings.push(format!(
+                "{}: route {key} has no Target and is not served",
+                r.id
+            ));
+            continue;
+        };
+        let integration = integration
+            .strip_prefix("integrations/")
+            .unwrap_or(&integration);
+        let function = integrations.get(integration).cloned().ok_or_else(|| {
+            TemplateError::at(
+                &format!("{at}.Target"),
+                format!("no AWS_PROXY integration `{integration}` of this API"),
+            )
+        })?;
+        let authorizer = match text(&p["AuthorizerId"]) {
+            Some(id) if authorizers.contains_key(&id) => Some(id),
+            Some(id) => {
+                return Err(TemplateError::at(
+                    &format!("{at}.AuthorizerId"),
+                    format!("no authorizer `{id}` of this API"),
+                ));
+            }
+            None => None,
+        };
+        let route_response = responses.contains(&res.scope.resources[r.id].reference);
+        routes.insert(
+            key,
+            RouteConfig {
+                function,
+                route_response,
+                authorizer,
+            },
+        );
+    }
+    Ok((routes, authorizers))
+}

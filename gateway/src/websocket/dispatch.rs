@@ -1,0 +1,43 @@
+//! One text message: select its route, build the MESSAGE event, run the
+//! integration, and answer where AWS would (a route response, or an error frame).
+//! Answers go through the connection's channel, which its session writes.
+
+use std::sync::Arc;
+
+use crate::api::Api;
+use crate::apigw::errors;
+use crate::apigw::events::{self, now_ms};
+use crate::connections::{Connection, Outbound};
+use crate::{ids, integration};
+
+/// Routes one text message and answers where AWS would.
+pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
+    let id = &conn.info.connection_id;
+    let request_id = ids::aws_id();
+    let Some(route) = api.routes.select(&body) else {
+        let frame = errors::forbidden_frame(id, &request_id);
+        conn.send(Outbound::Text(frame)).await;
+        return;
+    };
+    let event = events::message_event(
+        &conn.info,
+        &route.key,
+        &ids::aws_id(),
+        &request_id,
+        &body,
+        now_ms(),
+    );
+    match integration::call(&route.function, &event, api.integration_timeout()).await {
+        Ok(response) if route.route_response => {
+            if let Some(body) = response.body {
+                conn.send(Outbound::Text(body)).await;
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(connection = %id, route = %route.key, "{e}");
+            let frame = errors::internal_error_frame(id, &request_id);
+            conn.send(Outbound::Text(frame)).await;
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The WebSocket side of the API, by phase: the handshake (`$connect` and its
+//! authorizer), the session (frames in and out until the close, then
+//! `$disconnect`), and the dispatch of one message to its route.
+
+mod dispatch;
+mod handshake;
+mod session;
+
+pub use handshake::upgrade;

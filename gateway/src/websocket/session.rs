@@ -1,0 +1,141 @@
+//! A connection's session after the 101: frames in and out until one side
+//! closes, the idle or lifetime limit passes, or the gateway shuts down; then
+//! `$disconnect` with the close status and reason.
+
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep};
+
+use super::dispatch;
+use crate::api::Api;
+use crate::apigw::events::{self, now_ms};
+use crate::connections::{Connection, Outbound, close};
+use crate::{ids, integration};
+
+/// A connection's life after the handshake.
+pub async fn run(
+    api: Arc<Api>,
+    socket: WebSocket,
+    conn: Arc<Connection>,
+    rx: mpsc::Receiver<Box<Outbound>>,
+) {
+    let info = conn.info.clone();
+    tracing::info!(connection = %info.connection_id, "connected");
+    let (code, reason) = serve(&api, socket, &conn, rx).await;
+    api.connections.remove(&info.connection_id);
+    tracing::info!(connection = %info.connection_id, code, reason, "disconnected");
+    if let Some(route) = &api.routes.disconnect {
+        let request_id = ids::aws_id();
+        let event = events::disconnect_event(&info, code, &reason, &request_id, now_ms());
+        let timeout = api.integration_timeout();
+        if let Err(e) = integration::invoke(&route.function, &event, timeout).await {
+            tracing::warn!(connection = %info.connection_id, "$disconnect failed: {e}");
+        }
+    }
+}
+
+/// Moves frames until the connection ends; returns the close status and reason.
+async fn serve(
+    api: &Arc<Api>,
+    mut socket: WebSocket,
+    conn: &Arc<Connection>,
+    mut outbound: mpsc::Receiver<Box<Outbound>>,
+) -> (u16, String) {
+    let limits = &api.config.api;
+    let idle_timeout = limits.idle_timeout();
+    let mut idle = pin!(sleep(idle_timeout));
+    let mut lifetime = pin!(sleep(limits.max_lifetime()));
+    loop {
+        tokio::select! {
+            frame = socket.recv() => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    conn.touch();
+                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                    // Each message runs on its own, as API Gateway invokes concurrently.
+                    tokio::spawn(dispatch::message(api.clone(), conn.clone(), text.as_str().to_owned()));
+                }
+                Some(Ok(Message::Binary(_))) => return close_with(socket, close::UNSUPPORTED).await,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                    conn.touch();
+                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    finish_close(socket).await;
+                    return client_close(frame);
+                }
+                Some(Err(e)) => {
+                    if is_too_big(e) {
+                        return close_with(socket, close::TOO_BIG).await;
+                    }
+                    return owned(close::ABNORMAL);
+                }
+                None => return owned(close::ABNORMAL),
+            },
+            message = outbound.recv() => match message.map(|m| *m) {
+                Some(Outbound::Text(text)) => {
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return owned(close::ABNORMAL);
+                    }
+                }
+                Some(Outbound::Binary(data)) => {
+                    if socket.send(Message::Binary(data)).await.is_err() {
+                        return owned(close::ABNORMAL);
+                    }
+                }
+                Some(Outbound::Close { code, reason }) => {
+                    return close_with(socket, (code, &reason)).await;
+                }
+                None => return owned(close::ABNORMAL),
+            },
+            _ = &mut idle => return close_with(socket, close::GOING_AWAY).await,
+            _ = &mut lifetime => return close_with(socket, close::GOING_AWAY).await,
+            _ = api.shutdown.cancelled() => return close_with(socket, close::GOING_AWAY).await,
+        }
+    }
+}
+
+fn owned((code, reason): (u16, &str)) -> (u16, String) {
+    (code, reason.to_string())
+}
+
+/// The status and reason of a close the client started.
+fn client_close(frame: Option<CloseFrame>) -> (u16, String) {
+    match frame {
+        None => owned(close::NO_STATUS),
+        Some(f) if f.reason.is_empty() => (
+            f.code,
+            format!("Client-side close frame status set to {}", f.code),
+        ),
+        Some(f) => (f.code, f.reason.as_str().to_string()),
+    }
+}
+
+fn is_too_big(e: axum::Error) -> bool {
+    matches!(
+        e.into_inner().downcast::<tungstenite::Error>().map(|e| *e),
+        Ok(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// Sends a close frame and waits briefly for the client's answer.
+async fn close_with(mut socket: WebSocket, (code, reason): (u16, &str)) -> (u16, String) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    finish_close(socket).await;
+    (code, reason.to_string())
+}
+
+/// Drains the socket until the closing handshake ends (a peer that never answers gets 2 s).
+async fn finish_close(mut socket: WebSocket) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+    .await;
+}
