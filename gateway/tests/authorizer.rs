@@ -91,7 +91,7 @@ async fn the_authorizer_context_reaches_every_later_event() {
     // The recorded AWS payload's API Gateway fields are all there.
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
-            "{}/../../shared/fixtures/aws-events/example-apigw-v2-custom-authorizer-websocket-request.json",
+            "{}/tests/fixtures/aws-events/example-apigw-v2-custom-authorizer-websocket-request.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

@@ -22,7 +22,7 @@ async fn refused_status(url: String) -> u16 {
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../shared/fixtures/aws-events/{name}",
+        "{}/tests/fixtures/aws-events/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
