@@ -1,9 +1,6 @@
 //! The `$connect` handshake and the events a connection's life produces.
 
-mod common;
-
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use common::*;
 use futures_util::SinkExt;
 use serde_json::Value;
 use tokio_tungstenite::connect_async;
@@ -11,6 +8,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::common::*;
 
 async fn refused_status(url: String) -> u16 {
     match connect_async(url).await {

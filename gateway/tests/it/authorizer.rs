@@ -1,14 +1,13 @@
 //! Lambda REQUEST authorizers on `$connect`.
 
-mod common;
-
-use common::*;
 use futures_util::SinkExt;
 use serde_json::Value;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::common::*;
 
 const APP: &str = r#"
 [functions.probe]
