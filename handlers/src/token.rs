@@ -1,10 +1,12 @@
 //! Signed, expiring tokens: HS256 JSON Web Tokens whose subject is the user id.
+//!
+//! `jsonwebtoken` signs and checks them (its RustCrypto HMAC compares signatures in
+//! constant time). Expiry is checked here, against the `now` the caller passes,
+//! so tests and callers control the clock.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Claims {
@@ -30,58 +32,54 @@ pub enum TokenError {
     NoSubject,
 }
 
-fn mac(secret: &[u8], data: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(data);
-    mac
-}
-
 /// A token for `user`, valid for `ttl_secs` from `now` (seconds since the epoch).
 pub fn mint(secret: &[u8], user: &str, now: i64, ttl_secs: i64) -> String {
-    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = Claims {
         sub: user.to_string(),
         iat: now,
         exp: now + ttl_secs,
     };
-    let payload = B64.encode(serde_json::to_vec(&claims).expect("serializable"));
-    let signing_input = format!("{header}.{payload}");
-    let signature = B64.encode(
-        mac(secret, signing_input.as_bytes())
-            .finalize()
-            .into_bytes(),
-    );
-    format!("{signing_input}.{signature}")
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .expect("HS256 takes any key and the claims always serialize")
 }
 
 /// Checks the signature (in constant time) and the expiry; returns the claims.
 pub fn verify(secret: &[u8], token: &str, now: i64) -> Result<Claims, TokenError> {
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    // jsonwebtoken splits from the right and would read `a.b.c.d` as header `a.b`:
+    // exactly three parts, or it is not a JWT at all.
+    if token.split('.').count() != 3 {
         return Err(TokenError::Malformed);
-    };
-    let header: serde_json::Value = B64
-        .decode(header)
-        .ok()
-        .and_then(|h| serde_json::from_slice(&h).ok())
-        .ok_or(TokenError::Malformed)?;
-    if header["alg"] != "HS256" {
+    }
+    // The header first, so that a token of another algorithm (or `none`, which
+    // jsonwebtoken cannot even represent) says so instead of "malformed".
+    let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
+        // JSON, but no header jsonwebtoken can read: no `alg`, one it does not
+        // know (`none`), or a standard field of the wrong type.
+        ErrorKind::Json(json) if json.is_data() => TokenError::WrongAlgorithm,
+        _ => TokenError::Malformed,
+    })?;
+    if header.alg != Algorithm::HS256 {
         return Err(TokenError::WrongAlgorithm);
     }
-    let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
-    mac(
-        secret,
-        format!("{}.{payload}", token.split('.').next().unwrap_or_default()).as_bytes(),
-    )
-    .verify_slice(&signature)
-    .map_err(|_| TokenError::BadSignature)?;
-    let claims: Claims = B64
-        .decode(payload)
-        .ok()
-        .and_then(|p| serde_json::from_slice(&p).ok())
-        .ok_or(TokenError::Malformed)?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    // Only the signature: `exp` is checked below against the caller's `now`, and
+    // an `aud` claim is ignored, as it always was.
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    let key = DecodingKey::from_secret(secret);
+    let claims: Claims = jsonwebtoken::decode(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature => TokenError::BadSignature,
+            ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
+            // A signature that is not base64, or claims that are not ours.
+            _ => TokenError::Malformed,
+        })?
+        .claims;
     if claims.exp <= now {
         return Err(TokenError::Expired);
     }
@@ -125,7 +123,8 @@ mod tests {
         );
         let none_alg = format!(
             "{}.{}.",
-            B64.encode(br#"{"alg":"none"}"#),
+            // base64url of `{"alg":"none"}`
+            "eyJhbGciOiJub25lIn0",
             t.split('.').nth(1).unwrap()
         );
         assert_eq!(

@@ -1,5 +1,8 @@
 //! Template text (YAML with CloudFormation's short tags, or JSON) as JSON values,
 //! with `!Ref x` written out as `{"Ref": x}`, `!Sub s` as `{"Fn::Sub": s}`, and so on.
+//!
+//! `yaml_serde` (serde_yaml carried on by the YAML organization) keeps a short tag
+//! on a scalar, sequence or mapping as `Value::Tagged`, which is all this needs.
 
 use serde_json::{Map, Number, Value};
 
@@ -7,13 +10,13 @@ pub fn parse(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"));
     }
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    let yaml: yaml_serde::Value =
+        yaml_serde::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
     convert(yaml)
 }
 
-fn convert(value: serde_yaml::Value) -> Result<Value, String> {
-    use serde_yaml::Value as Y;
+fn convert(value: yaml_serde::Value) -> Result<Value, String> {
+    use yaml_serde::Value as Y;
     Ok(match value {
         Y::Null => Value::Null,
         Y::Bool(b) => Value::Bool(b),
@@ -84,5 +87,26 @@ mod tests {
             json!({"a": {"Ref": "X"}})
         );
         assert!(parse("a: [").is_err());
+    }
+
+    #[test]
+    fn tags_on_sequences_and_mappings_and_errors_with_their_line() {
+        let v = parse("a: !Sub\n  - '${A}'\n  - A: !Ref X\nb: !Transform {Name: T}\nc: !Ref 5\n")
+            .unwrap();
+        assert_eq!(
+            v,
+            json!({
+                "a": {"Fn::Sub": ["${A}", {"A": {"Ref": "X"}}]},
+                "b": {"Fn::Transform": {"Name": "T"}},
+                "c": {"Ref": 5},
+            })
+        );
+        let e = parse("a: 1\nb: [x\nc: 2\n").unwrap_err();
+        assert!(
+            e.starts_with("not valid YAML: ") && e.contains("line 3"),
+            "{e}"
+        );
+        let e = parse("a: 1\na: 2\n").unwrap_err();
+        assert!(e.contains("duplicate entry"), "{e}");
     }
 }

@@ -1,9 +1,7 @@
 //! End to end: the repo's app (from template.yaml and from wsgate.toml), the real
 //! handler binaries, moto, the aws CLI.
 
-mod common;
-
-use common::app::*;
+use crate::common::app::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_reach_exactly_the_users_sockets_from_the_template() {

@@ -1,5 +1,4 @@
 //! Test harness: a real gateway on port 0, real function processes, real clients.
-#![allow(dead_code)]
 
 pub mod app;
 
@@ -33,11 +32,12 @@ pub fn bin(name: &str) -> String {
 }
 
 /// The venv's Python (awslambdaric, boto3), as scripts/test makes it.
-#[allow(unused_imports)]
 pub use testkit::python;
 
 pub struct TestGateway {
     pub gateway: Gateway,
+    /// Held for its `Drop`: the log folder lives as long as the gateway.
+    #[allow(dead_code)]
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
 }

@@ -3,14 +3,13 @@
 //! Docker engine answers the test says so in one line and passes; with
 //! REQUIRE_DOCKER=1 it fails instead.
 
-mod common;
-
 use std::io::Write;
 
-use common::app::*;
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::ImageExt;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
+
+use crate::common::app::*;
 
 /// The community tag docker-compose.yml uses: it starts without an auth token.
 const TAG: &str = "4.14";

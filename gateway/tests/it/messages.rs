@@ -1,15 +1,14 @@
 //! Routing text frames, AWS's error frames, frame limits, timeouts and `$disconnect`.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
+
+use crate::common::*;
 
 #[tokio::test]
 async fn messages_are_routed_by_the_selection_expression() {

@@ -1,9 +1,6 @@
 //! The `$connect` handshake and the events a connection's life produces.
 
-mod common;
-
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use common::*;
 use futures_util::SinkExt;
 use serde_json::Value;
 use tokio_tungstenite::connect_async;
@@ -11,6 +8,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::common::*;
 
 async fn refused_status(url: String) -> u16 {
     match connect_async(url).await {
@@ -22,7 +21,7 @@ async fn refused_status(url: String) -> u16 {
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../shared/fixtures/aws-events/{name}",
+        "{}/tests/fixtures/aws-events/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

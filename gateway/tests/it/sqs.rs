@@ -1,14 +1,13 @@
 //! SQS event source mappings against moto: nothing is lost when a function
 //! crashes, times out, reports failures, or the backend is down for a while.
 
-mod common;
-
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use common::*;
 use serde_json::json;
 use testkit::Moto;
+
+use crate::common::*;
 
 fn handled(gw: &TestGateway, body: &str) -> usize {
     gw.events().iter().filter(|e| e["handled"] == body).count()

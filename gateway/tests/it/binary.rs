@@ -1,15 +1,14 @@
 //! The `wsgate` binary as a user runs it: start-up, logs, bad configs and shutdown.
 
-mod common;
-
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::connect_async;
+
+use crate::common::*;
 
 struct Running {
     child: Child,

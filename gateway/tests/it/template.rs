@@ -1,12 +1,11 @@
 //! Templates as the gateway's model: template.yaml, a template with every
 //! intrinsic, parameters and conditions, a JSON template, and broken ones.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
 use wsgate::template::{self, Loaded, TemplateOptions};
+
+use crate::common::*;
 
 fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates")

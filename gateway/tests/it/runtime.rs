@@ -1,14 +1,13 @@
 //! Functions as processes behind the Lambda Runtime API: Rust's lambda_runtime,
 //! Python's awslambdaric, concurrency, crashes, timeouts and misbehaving runtimes.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
 
 fn now_ms() -> i64 {
     SystemTime::now()

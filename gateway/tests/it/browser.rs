@@ -2,15 +2,14 @@
 //! protocol: the page signs in, connects with its token, and shows a download
 //! link when a `NotifyUser` message for its user arrives, and only then.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::app::*;
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::app::*;
+use crate::common::*;
 
 struct Chromium {
     child: tokio::process::Child,

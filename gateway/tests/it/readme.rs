@@ -1,14 +1,13 @@
 //! The README's walk-through, command by command: mint-token, websocat, the aws CLI.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::app::*;
-use common::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::common::app::*;
+use crate::common::*;
 
 /// The secret the README uses (wsgate.toml's default).
 const SECRET: &str = "local-development-secret";

@@ -1,12 +1,11 @@
 //! The `@connections` API through the real aws-sdk client, the `aws` CLI and boto3.
 
-mod common;
-
 use aws_sdk_apigatewaymanagement::error::ProvideErrorMetadata;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
-use common::*;
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
 
 #[tokio::test]
 async fn sdk_client_posts_gets_and_deletes() {

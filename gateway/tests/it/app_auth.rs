@@ -1,17 +1,16 @@
 //! The app's two ways to know the user: a token checked by the `$connect`
 //! authorizer, and the `authorize` action with a grace period.
 
-mod common;
-
 use std::time::Duration;
 
-use common::app::*;
-use common::*;
 use futures_util::SinkExt;
 use handlers::token;
 use serde_json::{Value, json};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::common::app::*;
+use crate::common::*;
 
 const SECRET: &str = "a-test-secret-of-some-length";
 

@@ -1,14 +1,13 @@
 //! Lambda REQUEST authorizers on `$connect`.
 
-mod common;
-
-use common::*;
 use futures_util::SinkExt;
 use serde_json::Value;
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{Error, Message};
+
+use crate::common::*;
 
 const APP: &str = r#"
 [functions.probe]
@@ -91,7 +90,7 @@ async fn the_authorizer_context_reaches_every_later_event() {
     // The recorded AWS payload's API Gateway fields are all there.
     let fixture: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
-            "{}/../../shared/fixtures/aws-events/example-apigw-v2-custom-authorizer-websocket-request.json",
+            "{}/tests/fixtures/aws-events/example-apigw-v2-custom-authorizer-websocket-request.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

@@ -1,0 +1,19 @@
+//! The gateway's integration tests, in one test binary: one link step for them
+//! all instead of one per file. `cargo test -p wsgate --test it connect::` runs
+//! one module's tests.
+
+mod common;
+
+mod app;
+mod app_auth;
+mod authorizer;
+mod binary;
+mod browser;
+mod connect;
+mod localstack;
+mod management;
+mod messages;
+mod readme;
+mod runtime;
+mod sqs;
+mod template;
