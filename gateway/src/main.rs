@@ -109,6 +109,14 @@ async fn main() -> anyhow::Result<()> {
         "management API: {}/@connections/{{connectionId}}",
         gateway.management_endpoint()
     );
+    if let Some(ca) = gateway.ca_cert() {
+        let _ = writeln!(
+            out,
+            "TLS on the same port: {} (trust {})",
+            gateway.ws_url().replacen("ws://", "wss://", 1),
+            ca.display()
+        );
+    }
     tokio::select! {
         _ = term.recv() => {}
         _ = interrupt.recv() => {}

@@ -18,6 +18,7 @@ use crate::apigw::errors;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::lambda::Function;
+use crate::listener::DualListener;
 use crate::routes::Routes;
 use crate::sqs::EventSource;
 use crate::{functions, http_api, ids, management, websocket};
@@ -31,6 +32,10 @@ pub enum StartError {
     },
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    #[error(transparent)]
+    Functions(#[from] functions::HostError),
 }
 
 /// A running gateway.
@@ -38,6 +43,7 @@ pub struct Gateway {
     api: Arc<Api>,
     addr: SocketAddr,
     server: JoinHandle<()>,
+    ca: Option<std::path::PathBuf>,
 }
 
 impl Gateway {
@@ -67,7 +73,27 @@ impl Gateway {
             source,
         })?;
         let api_id = config.api.api_id.clone().unwrap_or_else(ids::api_id);
-        let functions = functions::start(&config, addr, &api_id);
+        let tls = if config.tls.enabled {
+            let names = vec![
+                "localhost".to_string(),
+                functions::execute_api_host(&api_id, &config.aws.region),
+            ];
+            let mut ips: Vec<std::net::IpAddr> =
+                vec![[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()];
+            if !addr.ip().is_unspecified() && !ips.contains(&addr.ip()) {
+                ips.push(addr.ip());
+            }
+            let dir = config
+                .tls
+                .ca_dir
+                .clone()
+                .unwrap_or_else(crate::tls::default_ca_dir);
+            Some(crate::tls::Tls::setup(&dir, &names, &ips)?)
+        } else {
+            None
+        };
+        let host = functions::Host::prepare(&config, addr, &api_id, tls.as_ref())?;
+        let functions = functions::start(&config, &host);
         let routes = Routes::bind(&config, &functions);
         let api = Arc::new(Api {
             config,
@@ -89,12 +115,19 @@ impl Gateway {
         }
         let app = router(&api);
         let stop = api.shutdown.clone();
+        let listener = DualListener::new(
+            listener,
+            tls.as_ref().map(|t| t.server.clone()),
+            stop.clone(),
+        )
+        .map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
         let server = tokio::spawn(async move {
             let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            // Frames are small and latency matters more than packing them.
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
+            // Tapped only so ConnectInfo gets the peer's address from this listener.
+            let listener = listener.tap_io(|_| {});
             let result = axum::serve(listener, service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await;
@@ -106,11 +139,28 @@ impl Gateway {
             "wsgate listening: ws://{addr}/{stage} (management API http://{addr}/{stage}/@connections)",
             stage = api.stage()
         );
-        Ok(Self { api, addr, server })
+        if let Some(tls) = &tls {
+            tracing::info!(
+                "TLS on the same port: wss://{addr}/{stage}, https://{addr}/{stage}/@connections (CA: {})",
+                tls.ca_path.display(),
+                stage = api.stage()
+            );
+        }
+        Ok(Self {
+            api,
+            addr,
+            server,
+            ca: tls.map(|t| t.ca_path),
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The local certificate authority's certificate, when TLS is on.
+    pub fn ca_cert(&self) -> Option<&std::path::Path> {
+        self.ca.as_deref()
     }
 
     /// `ws://HOST:PORT/{stage}`

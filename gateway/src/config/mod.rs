@@ -62,6 +62,12 @@ pub struct Config {
     /// Tables and queues created at start-up when they are missing.
     #[serde(default)]
     pub provision: ProvisionConfig,
+    /// The Node that runs `nodejs*` functions, and the runtime folder.
+    #[serde(default)]
+    pub node: NodeConfig,
+    /// TLS on the gateway's port, and the local certificate authority.
+    #[serde(default)]
+    pub tls: TlsConfig,
     /// The folder relative paths resolve against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -139,7 +145,12 @@ impl Default for AwsConfig {
 #[serde(deny_unknown_fields)]
 pub struct FunctionConfig {
     /// Program and arguments: a Lambda binary, `python3 -m awslambdaric app.handler`, …
+    /// Left out for a `nodejs*` runtime, which wsgate runs itself.
+    #[serde(default)]
     pub command: Vec<String>,
+    /// A Lambda runtime name; `nodejs18.x` … `nodejs24.x` run `handler` from `working_dir`.
+    #[serde(default)]
+    pub runtime: Option<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// AWS's default is 3 s.
@@ -166,6 +177,62 @@ fn default_memory() -> u32 {
 }
 fn default_concurrency() -> usize {
     10
+}
+
+impl FunctionConfig {
+    /// True for the runtimes wsgate launches itself (`nodejs*`).
+    pub fn is_node(&self) -> bool {
+        self.command.is_empty()
+            && self
+                .runtime
+                .as_deref()
+                .is_some_and(|r| r.starts_with("nodejs"))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// The Node that runs every `nodejs*` runtime (`WSGATE_NODE`, else `node` on the PATH).
+    pub binary: String,
+    /// A Node per runtime, e.g. `"nodejs22.x" = "/opt/node22/bin/node"`.
+    pub runtimes: BTreeMap<String, String>,
+    /// Where `scripts/node-runtime` installed aws-lambda-ric and the SDK
+    /// (`WSGATE_NODE_RUNTIME`, else `~/.cache/wsgate/node-runtime`).
+    pub runtime_dir: Option<PathBuf>,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            binary: std::env::var("WSGATE_NODE").unwrap_or_else(|_| "node".into()),
+            runtimes: BTreeMap::new(),
+            runtime_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Serve TLS (`wss://`, `https://`) on the gateway's port beside plain HTTP.
+    pub enabled: bool,
+    /// The local certificate authority's folder, created once and kept
+    /// (`WSGATE_CA_DIR`, else `~/.local/share/wsgate/ca`).
+    pub ca_dir: Option<PathBuf>,
+    /// In function processes, `{apiId}.execute-api.{region}.amazonaws.com`
+    /// reaches this gateway (a preloaded library; see the README).
+    pub execute_api_host: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ca_dir: None,
+            execute_api_host: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -402,6 +469,14 @@ impl Config {
     /// Relative programs and working folders are relative to the config file's folder.
     fn resolve_paths(&mut self) {
         let base = self.base_dir.clone();
+        for dir in [&mut self.tls.ca_dir, &mut self.node.runtime_dir]
+            .into_iter()
+            .flatten()
+        {
+            if dir.is_relative() {
+                *dir = base.join(&*dir);
+            }
+        }
         if let Some(dir) = self.http.static_dir.take() {
             self.http.static_dir = Some(if dir.is_relative() {
                 base.join(dir)
@@ -416,8 +491,10 @@ impl Config {
             }
         }
         for f in self.functions.values_mut() {
-            let program = &mut f.command[0];
-            if program.contains('/') && Path::new(program.as_str()).is_relative() {
+            if let Some(program) = f.command.first_mut()
+                && program.contains('/')
+                && Path::new(program.as_str()).is_relative()
+            {
                 *program = base.join(&*program).to_string_lossy().into_owned();
             }
             for (k, v) in &self.env {
@@ -443,6 +520,8 @@ impl Config {
             http: HttpConfig::default(),
             sqs: Vec::new(),
             provision: ProvisionConfig::default(),
+            node: NodeConfig::default(),
+            tls: TlsConfig::default(),
             base_dir: base_dir.to_owned(),
         }
     }

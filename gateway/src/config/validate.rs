@@ -79,8 +79,16 @@ impl Config {
     fn check_functions(&self) -> Check {
         for (name, f) in &self.functions {
             let key = |k: &str| format!("functions.{name}.{k}");
-            if f.command.first().is_none_or(|c| c.is_empty()) {
-                return fail(key("command"), "must name a program to run");
+            if f.command.first().is_none_or(|c| c.is_empty()) && !f.is_node() {
+                return match &f.runtime {
+                    Some(r) => fail(
+                        key("command"),
+                        format!(
+                            "must name a program to run: runtime `{r}` is not one wsgate runs itself (nodejs* is)"
+                        ),
+                    ),
+                    None => fail(key("command"), "must name a program to run"),
+                };
             }
             if f.timeout_secs == 0 || f.timeout_secs > 900 {
                 return fail(key("timeout_secs"), "must be between 1 and 900 seconds");

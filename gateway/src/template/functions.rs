@@ -64,10 +64,13 @@ pub(super) fn functions(
                 ],
                 Some(code),
             )
+        } else if runtime.starts_with("nodejs") {
+            // wsgate runs it with aws-lambda-ric (see `node/`).
+            (Vec::new(), Some(code))
         } else {
             return Err(TemplateError::at(
                 &format!("{at}.Runtime"),
-                format!("`{runtime}` cannot run locally yet (provided.* and python* can)"),
+                format!("`{runtime}` cannot run locally yet (provided.*, python* and nodejs* can)"),
             ));
         };
         let env = p["Environment"]["Variables"]
@@ -80,6 +83,7 @@ pub(super) fn functions(
             .unwrap_or_default();
         let config = FunctionConfig {
             command,
+            runtime: Some(runtime),
             env,
             timeout_secs: number(p, "Timeout", &at)?.unwrap_or(3),
             memory_mb: number(p, "MemorySize", &at)?.unwrap_or(128) as u32,

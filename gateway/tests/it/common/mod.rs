@@ -1,6 +1,7 @@
 //! Test harness: a real gateway on port 0, real function processes, real clients.
 
 pub mod app;
+pub mod apps;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -31,6 +32,11 @@ pub fn bin(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// The local certificate authority the tests' gateways share.
+pub fn ca_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("wsgate-ca")
+}
+
 /// The venv's Python (awslambdaric, boto3), as scripts/test makes it.
 pub use testkit::python;
 
@@ -45,6 +51,12 @@ pub struct TestGateway {
 /// The config every test starts from; `extra` adds routes and functions.
 /// `{probe}`, `{garbage}`, `{log}`, `{python}` and `{pyapp}` are filled in.
 pub fn config_text(api: &str, extra: &str, log: &Path) -> String {
+    // One local CA for every test, in the build's scratch folder rather than $HOME.
+    let tls = if extra.contains("[tls]") {
+        String::new()
+    } else {
+        format!("[tls]\nca_dir = \"{}\"\n", ca_dir().display())
+    };
     let text = format!(
         r#"
 [api]
@@ -52,6 +64,7 @@ stage = "test"
 listen = "127.0.0.1:0"
 api_id = "testapi123"
 {api}
+{tls}
 {extra}
 "#
     );

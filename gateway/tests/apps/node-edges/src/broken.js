@@ -1,0 +1,3 @@
+import { helper } from "a-package-nobody-installed";
+
+export const handler = async () => helper();
