@@ -13,9 +13,13 @@
 //! ```text
 //! main.rs            CLI → Config | template → Gateway
 //! server.rs          Gateway::start / shutdown: the listener, the router, the lifecycle
+//! listener.rs        one port for plain HTTP and TLS, told apart by the first byte
+//! tls.rs             the local certificate authority and this run's certificate
 //! api.rs             the shared state: limits, routes, functions, connections, shutdown
 //! routes.rs          routes bound to functions; route selection; $connect's authorizer
 //! functions.rs       the functions' specs, with the endpoints this gateway gives them
+//! hosts.rs           the execute-api host name inside function processes (LD_PRELOAD)
+//! node/              nodejs* functions: aws-lambda-ric, the SDK from the runtime folder
 //! websocket/         handshake.rs ($connect, authorizer) · session.rs (frames, limits,
 //!                    close, $disconnect) · dispatch.rs (one message: route → reply)
 //! integration.rs     invoke within the timeout; proxy responses (routes, HTTP, authorizer)
