@@ -36,6 +36,7 @@
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
 //! ids.rs             ids shaped like AWS's
+//! dirs.rs            where per-user state lives (the CA, the Node runtime folder)
 //! ```
 //!
 //! # The life of a message
@@ -63,6 +64,7 @@ mod api;
 mod apigw;
 pub mod config;
 mod connections;
+mod dirs;
 mod functions;
 mod hosts;
 mod http_api;

@@ -65,14 +65,7 @@ const CA_NAME: &str = "wsgate local development CA";
 
 /// Where the local authority lives when the config does not say.
 pub fn default_ca_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WSGATE_CA_DIR") {
-        return dir.into();
-    }
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir);
-    data.join("wsgate/ca")
+    crate::dirs::user_dir("WSGATE_CA_DIR", "XDG_DATA_HOME", ".local/share", "ca")
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {

@@ -41,14 +41,12 @@ pub struct NodeRuntime {
 
 /// Where `scripts/node-runtime` installs by default.
 pub fn default_runtime_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("WSGATE_NODE_RUNTIME") {
-        return dir.into();
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    cache.join("wsgate/node-runtime")
+    crate::dirs::user_dir(
+        "WSGATE_NODE_RUNTIME",
+        "XDG_CACHE_HOME",
+        ".cache",
+        "node-runtime",
+    )
 }
 
 impl NodeRuntime {

@@ -1,6 +1,6 @@
 //! Node.js functions under AWS's runtime interface client, run from SAM templates.
 
-use crate::common::apps::{chat_scenario, start_app};
+use crate::common::apps::{chat_in, start_app};
 use crate::common::*;
 use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -10,17 +10,13 @@ use tokio_tungstenite::tungstenite::Message;
 /// `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_esm_chat_finds_connections_by_api_id() {
-    let app = start_app("node-chat-esm").await;
-    chat_scenario(&app).await;
-    app.gateway.shutdown().await;
+    chat_in("node-chat-esm").await;
 }
 
 /// CommonJS, a callback handler beside async ones, `https://{domainName}/{stage}`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_commonjs_chat_finds_connections_by_domain_name() {
-    let app = start_app("node-chat-cjs").await;
-    chat_scenario(&app).await;
-    app.gateway.shutdown().await;
+    chat_in("node-chat-cjs").await;
 }
 
 /// A thrown error, a timeout and a module that cannot load each give the

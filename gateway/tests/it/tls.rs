@@ -8,7 +8,7 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, connect_async_tls_with_config};
 
-use crate::common::apps::{chat_scenario, start_app};
+use crate::common::apps::chat_in;
 use crate::common::*;
 
 /// A rustls client that trusts only the gateway's local CA.
@@ -112,9 +112,7 @@ async fn the_aws_cli_posts_over_https_with_the_ca() {
 /// boto3 at `https://{domainName}/{stage}`, trusting the CA through AWS_CA_BUNDLE.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_chat_posts_over_tls_by_domain_name() {
-    let app = start_app("python-chat").await;
-    chat_scenario(&app).await;
-    app.gateway.shutdown().await;
+    chat_in("python-chat").await;
 }
 
 /// A Rust function (aws-sdk-rust) and a Python one (boto3) post back to the

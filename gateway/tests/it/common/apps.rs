@@ -100,3 +100,10 @@ pub async fn chat_scenario(app: &TemplateApp) {
     })
     .await;
 }
+
+/// Starts an app from tests/apps, runs the chat on it, and stops it.
+pub async fn chat_in(name: &str) {
+    let app = start_app(name).await;
+    chat_scenario(&app).await;
+    app.gateway.shutdown().await;
+}
