@@ -101,6 +101,8 @@ fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {
     let f = &config.functions[name];
     let aws = &config.aws;
     let mut env: BTreeMap<String, String> = host.env.iter().cloned().collect();
+    // The Lambda API this gateway serves: functions invoke each other with no code change.
+    env.insert("AWS_ENDPOINT_URL_LAMBDA".into(), format!("http://{addr}"));
     // Functions reach this gateway's @connections API; never a global AWS_ENDPOINT_URL,
     // which would send DynamoDB and SQS calls here too.
     env.insert(
@@ -145,6 +147,10 @@ fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {
             .clone()
             .unwrap_or_else(|| config.base_dir.clone()),
         handler,
+        runtime: f
+            .runtime
+            .clone()
+            .unwrap_or_else(|| "provided.al2023".into()),
         region: aws.region.clone(),
         timeout: Duration::from_secs(f.timeout_secs),
         memory_mb: f.memory_mb,

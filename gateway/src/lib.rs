@@ -26,6 +26,7 @@
 //! connections.rs     open connections by id; the channel into each session; close codes
 //! management.rs      @connections POST / GET / DELETE
 //! http_api.rs        HTTP routes (payload 2.0) and static files beside the API
+//! lambda_api.rs      the Lambda API: Invoke, GetFunction, ListFunctions
 //! apigw/             API Gateway's shapes, no I/O: events, route selection,
 //!                    authorizer policies, handshake headers, error bodies
 //! lambda/            functions as processes: function.rs · pool.rs · instance.rs ·
@@ -71,6 +72,7 @@ mod http_api;
 mod ids;
 mod integration;
 mod lambda;
+mod lambda_api;
 mod listener;
 mod management;
 mod node;

@@ -21,7 +21,7 @@ use crate::lambda::Function;
 use crate::listener::DualListener;
 use crate::routes::Routes;
 use crate::sqs::EventSource;
-use crate::{functions, http_api, ids, management, websocket};
+use crate::{functions, http_api, ids, lambda_api, management, websocket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -233,12 +233,14 @@ impl Gateway {
 fn router(api: &Arc<Api>) -> Router {
     // Bodies above the POST limit must still reach the handler to get AWS's 413.
     let body_limit = api.config.api.max_message_bytes * 2 + 1024;
+    let limit = DefaultBodyLimit::max(body_limit);
     Router::new()
         .route("/{stage}", get(websocket::upgrade))
         .route("/{stage}/@connections/{id}", any(management::handle))
         .route("/@connections/{id}", any(management::handle))
         .fallback(|| async { errors::forbidden() })
         .with_state(api.clone())
-        .merge(http_api::router(api))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(limit)
+        .merge(http_api::router(api).layer(limit))
+        .merge(lambda_api::router(api))
 }

@@ -38,6 +38,10 @@ impl Function {
         &self.spec.name
     }
 
+    pub fn spec(&self) -> &FunctionSpec {
+        &self.spec
+    }
+
     /// Invokes the function with a JSON payload and waits for its response,
     /// starting an instance when none is free and the concurrency limit allows.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, InvokeError> {

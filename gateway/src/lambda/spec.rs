@@ -15,6 +15,8 @@ pub struct FunctionSpec {
     pub working_dir: PathBuf,
     /// `_HANDLER`.
     pub handler: String,
+    /// The Lambda runtime's name (`nodejs20.x`, `python3.12`, `provided.al2023`).
+    pub runtime: String,
     pub region: String,
     pub timeout: Duration,
     pub memory_mb: u32,

@@ -10,6 +10,7 @@ mod authorizer;
 mod binary;
 mod browser;
 mod connect;
+mod lambda_api;
 mod localstack;
 mod management;
 mod messages;
