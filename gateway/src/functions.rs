@@ -130,11 +130,14 @@ fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {
     if let Some(runtime) = &f.runtime {
         env.insert("AWS_EXECUTION_ENV".into(), format!("AWS_Lambda_{runtime}"));
     }
+    // Layers extend what the gateway passes on (PATH) and what the function sets.
+    let inherited = |k: &str| f.env.get(k).cloned().or_else(|| std::env::var(k).ok());
+    env.extend(crate::layers::env(&f.layers, inherited));
     let handler = f.handler.clone().unwrap_or_else(|| name.into());
     let mut command = f.command.clone();
     if let (Some(node), Some(runtime)) = (&host.node, f.runtime.as_deref().filter(|_| f.is_node()))
     {
-        let (launch, node_env) = node.launch(runtime, &handler, &f.env);
+        let (launch, node_env) = node.launch(runtime, &handler, &f.layers, &f.env);
         command = launch;
         env.extend(node_env);
     }

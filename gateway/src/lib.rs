@@ -19,6 +19,7 @@
 //! routes.rs          routes bound to functions; route selection; $connect's authorizer
 //! functions.rs       the functions' specs, with the endpoints this gateway gives them
 //! hosts.rs           the execute-api host name inside function processes (LD_PRELOAD)
+//! layers.rs          Lambda layers as /opt lays them out, through each runtime's variables
 //! node/              nodejs* functions: aws-lambda-ric, the SDK from the runtime folder
 //! websocket/         handshake.rs ($connect, authorizer) · session.rs (frames, limits,
 //!                    close, $disconnect) · dispatch.rs (one message: route → reply)
@@ -73,6 +74,7 @@ mod ids;
 mod integration;
 mod lambda;
 mod lambda_api;
+mod layers;
 mod listener;
 mod management;
 mod node;

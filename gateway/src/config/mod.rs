@@ -167,6 +167,10 @@ pub struct FunctionConfig {
     /// `_HANDLER` as Lambda sets it.
     #[serde(default)]
     pub handler: Option<String>,
+    /// Layer folders, in order: each is what Lambda would unpack into `/opt`
+    /// (`nodejs/node_modules`, `python`, `bin`, `lib`).
+    #[serde(default)]
+    pub layers: Vec<PathBuf>,
 }
 
 fn default_timeout() -> u64 {
@@ -499,6 +503,11 @@ impl Config {
             }
             for (k, v) in &self.env {
                 f.env.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            for layer in &mut f.layers {
+                if layer.is_relative() {
+                    *layer = base.join(&*layer);
+                }
             }
             f.working_dir = Some(match f.working_dir.take() {
                 Some(dir) if dir.is_relative() => base.join(dir),

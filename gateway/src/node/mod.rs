@@ -110,11 +110,13 @@ impl NodeRuntime {
             .unwrap_or(&self.config.binary)
     }
 
-    /// The command and the variables that run a handler under `runtime`.
+    /// The command and the variables that run a handler under `runtime`, with
+    /// `layers` (folders laid out as `/opt`).
     pub fn launch(
         &self,
         runtime: &str,
         handler: &str,
+        layers: &[PathBuf],
         own_env: &BTreeMap<String, String>,
     ) -> (Vec<String>, Vec<(String, String)>) {
         let ric = self.dir.join("node_modules/aws-lambda-ric/index.mjs");
@@ -130,12 +132,25 @@ impl NodeRuntime {
             Some(own) => format!("{import} {own}"),
             None => import,
         };
-        let modules = self.dir.join("node_modules").to_string_lossy().into_owned();
-        let path = match own_env.get("NODE_PATH") {
-            Some(own) => format!("{own}:{modules}"),
-            None => modules,
-        };
-        let mut env = vec![("NODE_OPTIONS".into(), options), ("NODE_PATH".into(), path)];
+        // After the function's own node_modules: its layers, then the runtime's copy.
+        let mut fallback = crate::layers::node_modules(layers, runtime_major(runtime));
+        fallback.push(self.dir.join("node_modules"));
+        let fallback: Vec<String> = fallback
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        let path = own_env
+            .get("NODE_PATH")
+            .into_iter()
+            .cloned()
+            .chain(fallback.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(":");
+        let mut env = vec![
+            ("NODE_OPTIONS".into(), options),
+            ("NODE_PATH".into(), path),
+            ("WSGATE_NODE_MODULES".into(), fallback.join(":")),
+        ];
         if runtime_major(runtime).is_some_and(|m| m < NO_CALLBACKS_FROM) {
             // The client loads our module, which loads the handler (see callback.mjs).
             let shim = self.dir.join("wsgate/callback.handler");

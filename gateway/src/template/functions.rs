@@ -90,6 +90,7 @@ pub(super) fn functions(
             max_concurrency: number(p, "ReservedConcurrentExecutions", &at)?.unwrap_or(10) as usize,
             working_dir,
             handler: Some(handler),
+            layers: Vec::new(),
         };
         for (event_id, event) in p["Events"].as_object().into_iter().flatten() {
             let at = format!("{at}.Events.{event_id}.Properties");
