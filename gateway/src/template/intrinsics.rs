@@ -13,10 +13,12 @@ pub struct ResourceValues {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// Parameters, pseudo parameters, conditions and resources' values.
+/// Parameters, pseudo parameters, mappings, conditions and resources' values.
 #[derive(Debug, Default)]
 pub struct Scope {
     pub parameters: BTreeMap<String, Value>,
+    /// The template's `Mappings`, for `Fn::FindInMap`.
+    pub mappings: Map<String, Value>,
     pub conditions: BTreeMap<String, bool>,
     pub resources: BTreeMap<String, ResourceValues>,
 }
@@ -259,7 +261,8 @@ impl Scope {
                     base64::engine::general_purpose::STANDARD.encode(self.string(arg, at)?),
                 )
             }
-            "Fn::FindInMap" | "Fn::ImportValue" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => {
+            "Fn::FindInMap" => self.find_in_map(arg, at)?,
+            "Fn::ImportValue" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => {
                 return Err(TemplateError::at(
                     at,
                     format!("{key} is not supported by wsgate"),
@@ -268,6 +271,44 @@ impl Scope {
             _ => return Ok(None),
         };
         Ok(Some(v))
+    }
+
+    /// `[MapName, TopLevelKey, SecondLevelKey]`, each of which may be an intrinsic;
+    /// a fourth `{DefaultValue: …}` (AWS::LanguageExtensions) answers missing keys.
+    fn find_in_map(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let a = match arg {
+            Value::Array(a) if a.len() == 3 || a.len() == 4 => a,
+            _ => {
+                return Err(TemplateError::at(
+                    at,
+                    "takes [MapName, TopLevelKey, SecondLevelKey]",
+                ));
+            }
+        };
+        let map = self.string(&a[0], at)?;
+        let top = self.string(&a[1], at)?;
+        let second = self.string(&a[2], at)?;
+        // CloudFormation's wording, so a search for the message finds its cause.
+        let table = self.mappings.get(&map).ok_or_else(|| {
+            TemplateError::at(
+                at,
+                format!("Template error: Mapping named '{map}' is not present in the 'Mappings' section of template"),
+            )
+        })?;
+        if let Some(v) = table.get(&top).and_then(|t| t.get(&second)) {
+            return Ok(v.clone());
+        }
+        match a.get(3).map(|d| &d["DefaultValue"]) {
+            Some(Value::Null) => Err(TemplateError::at(
+                at,
+                "the fourth argument must be {DefaultValue: …}",
+            )),
+            Some(default) => self.resolve_inner(default, at),
+            None => Err(TemplateError::at(
+                at,
+                format!("Template error: Unable to get mapping for {map}::{top}::{second}"),
+            )),
+        }
     }
 
     fn boolean(&self, value: &Value, at: &str) -> Result<bool, TemplateError> {
@@ -329,6 +370,12 @@ mod tests {
         s.parameters
             .insert("AWS::Region".into(), json!("us-east-1"));
         s.conditions.insert("IsDev".into(), true);
+        s.mappings = json!({
+            "Sizes": {"us-east-1": {"Memory": 256, "Zones": ["a", "b"]}, "dev": {"Memory": 128}}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
         s.resources.insert(
             "Q".into(),
             ResourceValues {
@@ -402,5 +449,57 @@ mod tests {
             s.resolve(&json!({"Fn::If": ["Unknown", 1, 2]}), "Z")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn find_in_map_with_intrinsic_keys_and_a_default() {
+        let s = scope();
+        let r = |v: Value| s.resolve(&v, "X").unwrap();
+        assert_eq!(
+            r(json!({"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"}, "Memory"]})),
+            json!(256)
+        );
+        assert_eq!(
+            r(json!({"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "Memory"]})),
+            json!(128)
+        );
+        assert_eq!(
+            r(json!({"Fn::Select": [1, {"Fn::FindInMap": ["Sizes", "us-east-1", "Zones"]}]})),
+            json!("b")
+        );
+        assert_eq!(
+            r(
+                json!({"Fn::FindInMap": ["Sizes", "eu-west-1", "Memory", {"DefaultValue": {"Ref": "Stage"}}]})
+            ),
+            json!("dev")
+        );
+    }
+
+    #[test]
+    fn find_in_map_errors_as_cloudformation_words_them() {
+        let s = scope();
+        let at = "Resources.F.Properties.MemorySize";
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Nope", "a", "b"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Resources.F.Properties.MemorySize.Fn::FindInMap: Template error: Mapping named 'Nope' is not present in the 'Mappings' section of template"
+        );
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Sizes", "dev", "Zones"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(at)
+                && e.ends_with("Template error: Unable to get mapping for Sizes::dev::Zones"),
+            "{e}"
+        );
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Sizes", "dev"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MapName, TopLevelKey, SecondLevelKey"), "{e}");
     }
 }

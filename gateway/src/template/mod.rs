@@ -152,6 +152,7 @@ fn build(
     let mut warnings = Vec::new();
     let mut scope = Scope {
         parameters: parameters::parameters(template, options)?,
+        mappings: section(template, "Mappings").clone(),
         ..Scope::default()
     };
     parameters::conditions(template, &mut scope)?;

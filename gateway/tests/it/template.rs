@@ -317,3 +317,51 @@ fn a_built_bootstrap_in_code_uri_is_the_program() {
     assert!(echo.ends_with("build/echo/bootstrap"), "{echo}");
     assert_eq!(c.functions["Other"].command, ["/bin-dir/my-binary"]);
 }
+
+fn cloudformation(parameters: &[(&str, &str)], region: &str) -> Result<Loaded, String> {
+    let options = TemplateOptions {
+        region: region.into(),
+        ..options(parameters)
+    };
+    template::load(&templates().join("cloudformation.yaml"), &options).map_err(|e| e.to_string())
+}
+
+#[test]
+fn mappings_answer_find_in_map() {
+    let c = cloudformation(&[], "us-east-1").unwrap().config;
+    let f = &c.functions["Fn"];
+    assert_eq!(f.memory_mb, 256);
+    assert_eq!(
+        (f.env["LOG_LEVEL"].as_str(), f.env["REGION_SHORT"].as_str()),
+        ("debug", "use1")
+    );
+    assert_eq!(f.env["PUBLIC"], "no", "a condition reads the map too");
+    let c = cloudformation(&[("Env", "prod")], "eu-west-1")
+        .unwrap()
+        .config;
+    let f = &c.functions["Fn"];
+    assert_eq!(f.memory_mb, 1024);
+    assert_eq!(
+        (f.env["LOG_LEVEL"].as_str(), f.env["REGION_SHORT"].as_str()),
+        ("warn", "euw1")
+    );
+    assert_eq!(f.env["PUBLIC"], "yes");
+    // A region the map does not list: CloudFormation's words, and where.
+    let e = cloudformation(&[], "ap-south-1").unwrap_err();
+    assert!(
+        e.contains("Resources.Fn.Properties.Environment.Variables.REGION_SHORT")
+            && e.contains("Unable to get mapping for RegionSettings::ap-south-1::Short"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Timeout: !FindInMap [Nope, a, b]\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.F.Properties.Timeout")
+            && e.contains("Mapping named 'Nope' is not present in the 'Mappings' section"),
+        "{e}"
+    );
+}
