@@ -350,7 +350,15 @@ impl Scope {
             {
                 out.push_str(&self.attribute(resource, attribute, at)?);
             } else {
-                out.push_str(&self.string(&self.reference(name, at)?, at)?);
+                let v = self.reference(name, at)?;
+                // Its marker must not leak into text, and "" would hide the mistake.
+                if is_no_value(&v) {
+                    return Err(TemplateError::at(
+                        at,
+                        format!("${{{name}}} has no value to substitute"),
+                    ));
+                }
+                out.push_str(&self.string(&v, at)?);
             }
             rest = &after[end + 1..];
         }
@@ -449,6 +457,10 @@ mod tests {
             s.resolve(&json!({"Fn::If": ["Unknown", 1, 2]}), "Z")
                 .is_err()
         );
+        let e = s
+            .resolve(&json!({"Fn::Sub": "a-${AWS::NoValue}"}), "S")
+            .unwrap_err();
+        assert!(e.to_string().contains("no value"), "{e}");
     }
 
     #[test]

@@ -65,8 +65,12 @@ pub(super) fn parameters(
             options.region, options.account_id, options.stack_name
         )),
     );
+    // Fixed, whatever the region: the gateway's own ARNs (function ARNs in
+    // contexts, authorizers' method ARNs) and its execute-api host use them.
     out.insert("AWS::Partition".into(), json!("aws"));
     out.insert("AWS::URLSuffix".into(), json!("amazonaws.com"));
+    // No SNS topics hear of a local stack's events.
+    out.insert("AWS::NotificationARNs".into(), json!([]));
     Ok(out)
 }
 
@@ -100,4 +104,30 @@ pub(super) fn conditions(template: &Value, scope: &mut Scope) -> Result<(), Temp
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudo_parameters() {
+        let options = TemplateOptions {
+            region: "eu-west-1".into(),
+            account_id: "123456789012".into(),
+            stack_name: "chat".into(),
+            ..TemplateOptions::default()
+        };
+        let p = parameters(&json!({"Resources": {}}), &options).unwrap();
+        assert_eq!(p["AWS::Region"], "eu-west-1");
+        assert_eq!(p["AWS::AccountId"], "123456789012");
+        assert_eq!(p["AWS::StackName"], "chat");
+        assert_eq!(
+            p["AWS::StackId"],
+            "arn:aws:cloudformation:eu-west-1:123456789012:stack/chat/local"
+        );
+        assert_eq!(p["AWS::Partition"], "aws");
+        assert_eq!(p["AWS::URLSuffix"], "amazonaws.com");
+        assert_eq!(p["AWS::NotificationARNs"], json!([]));
+    }
 }

@@ -339,7 +339,7 @@ fn mappings_answer_find_in_map() {
     let c = cloudformation(&[("Env", "prod")], "eu-west-1")
         .unwrap()
         .config;
-    let f = &c.functions["Fn"];
+    let f = &c.functions["public-fn"];
     assert_eq!(f.memory_mb, 1024);
     assert_eq!(
         (f.env["LOG_LEVEL"].as_str(), f.env["REGION_SHORT"].as_str()),
@@ -364,4 +364,29 @@ fn mappings_answer_find_in_map() {
             && e.contains("Mapping named 'Nope' is not present in the 'Mappings' section"),
         "{e}"
     );
+}
+
+#[test]
+fn pseudo_parameters_and_no_value() {
+    let c = cloudformation(&[], "eu-west-1").unwrap().config;
+    let f = &c.functions["Fn"];
+    assert_eq!(
+        f.env["API_URL"],
+        "https://api0000000.execute-api.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(
+        f.env["TOPICS_ARN"],
+        "arn:aws:sns:eu-west-1:000000000000:topics"
+    );
+    assert_eq!(f.env["NOTIFIED"], "", "no topics hear of a local stack");
+    // AWS::NoValue removes the property: defaults apply, list items go.
+    assert_eq!(f.timeout_secs, 3);
+    assert_eq!(f.env["DEBUG"], "1");
+    assert_eq!(f.env["ZONES"], "a,b");
+    let c = cloudformation(&[("Env", "prod")], "eu-west-1")
+        .unwrap()
+        .config;
+    let f = &c.functions["public-fn"];
+    assert_eq!(f.timeout_secs, 9);
+    assert!(!f.env.contains_key("DEBUG"));
 }
