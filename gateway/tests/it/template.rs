@@ -390,3 +390,18 @@ fn pseudo_parameters_and_no_value() {
     assert_eq!(f.timeout_secs, 9);
     assert!(!f.env.contains_key("DEBUG"));
 }
+
+#[test]
+fn depends_on_is_checked() {
+    // The fixture's DependsOn (a list and a string) load.
+    cloudformation(&[], "us-east-1").unwrap();
+    let e = error_of(
+        &format!("Resources:\n{API}  Q:\n    Type: AWS::SQS::Queue\n    DependsOn: [Api, Tabel]\n"),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.Q.DependsOn")
+            && e.contains("Unresolved resource dependencies [Tabel] in the Resources block"),
+        "{e}"
+    );
+}
