@@ -100,7 +100,13 @@ fn the_repos_template_builds_the_app() {
     assert!(warnings.contains("Policies"), "{warnings}");
 
     // The action mode: no authorizer resource, no authorizer on $connect.
-    let action = load(&path, &[("TokenSecret", "x"), ("AuthMode", "action")]);
+    let action = load(
+        &path,
+        &[
+            ("TokenSecret", "sixteen-or-more-chars"),
+            ("AuthMode", "action"),
+        ],
+    );
     assert!(action.config.routes["$connect"].authorizer.is_none());
     assert!(action.config.authorizers.is_empty());
     assert_eq!(action.config.api.stage, "prod");
@@ -404,4 +410,47 @@ fn depends_on_is_checked() {
             && e.contains("Unresolved resource dependencies [Tabel] in the Resources block"),
         "{e}"
     );
+}
+
+#[test]
+fn parameter_constraints_are_enforced_at_load() {
+    let c = cloudformation(&[("Prefix", "my-app"), ("Workers", "16")], "us-east-1")
+        .unwrap()
+        .config;
+    assert_eq!(c.functions["Fn"].env["PREFIX"], "my-app");
+    assert_eq!(c.functions["Fn"].max_concurrency, 16);
+    let refused =
+        |parameters: &[(&str, &str)]| cloudformation(parameters, "us-east-1").unwrap_err();
+    let described = "`Parameters.Prefix`: Parameter 'Prefix' failed to satisfy constraint: lowercase letters, digits and dashes, first a letter";
+    assert!(refused(&[("Prefix", "My-App")]).ends_with(described));
+    assert!(refused(&[("Prefix", "much-too-long")]).ends_with(described));
+    assert!(
+        refused(&[("Workers", "0")]).ends_with(
+            "`Parameters.Workers`: Parameter 'Workers' must be a number not less than 1"
+        )
+    );
+    assert!(refused(&[("Workers", "17")]).ends_with("must be a number not greater than 16"));
+    assert!(refused(&[("Workers", "four")]).ends_with("Parameter 'Workers' must be a number"));
+
+    // The repo's template: TokenSecret's MinLength, StageName's pattern.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let e = template::load(&path, &options(&[("TokenSecret", "short")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with(
+            "`Parameters.TokenSecret`: Parameter 'TokenSecret' must contain at least 16 characters"
+        ),
+        "{e}"
+    );
+    let e = template::load(
+        &path,
+        &options(&[
+            ("TokenSecret", "sixteen-or-more-chars"),
+            ("StageName", "my stage"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.ends_with("must match pattern [A-Za-z0-9_-]+"), "{e}");
 }
