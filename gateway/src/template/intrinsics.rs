@@ -19,6 +19,8 @@ pub struct Scope {
     pub parameters: BTreeMap<String, Value>,
     /// The template's `Mappings`, for `Fn::FindInMap`.
     pub mappings: Map<String, Value>,
+    /// Other stacks' exports, for `Fn::ImportValue`.
+    pub imports: BTreeMap<String, String>,
     pub conditions: BTreeMap<String, bool>,
     pub resources: BTreeMap<String, ResourceValues>,
 }
@@ -262,7 +264,9 @@ impl Scope {
                 )
             }
             "Fn::FindInMap" => self.find_in_map(arg, at)?,
-            "Fn::ImportValue" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => {
+            "Fn::ImportValue" => self.import_value(arg, at)?,
+            "Fn::GetAZs" => self.zones(arg, at)?,
+            "Fn::Cidr" | "Fn::Transform" => {
                 return Err(TemplateError::at(
                     at,
                     format!("{key} is not supported by wsgate"),
@@ -309,6 +313,35 @@ impl Scope {
                 format!("Template error: Unable to get mapping for {map}::{top}::{second}"),
             )),
         }
+    }
+
+    /// No other stack runs here: an export's value comes from `--import Name=value`.
+    fn import_value(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let name = self.string(arg, at)?;
+        match self.imports.get(&name) {
+            Some(v) => Ok(Value::String(v.clone())),
+            // CloudFormation's words, then how to answer it locally.
+            None => Err(TemplateError::at(
+                at,
+                format!("No export named {name} found: pass --import {name}=…"),
+            )),
+        }
+    }
+
+    /// A region's Availability Zones (`""` is this stack's region). Nothing is
+    /// placed in them locally, so plausible names do: `{region}a`, `b`, `c`,
+    /// three because templates often `!Select` up to index 2.
+    fn zones(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let mut region = self.string(arg, at)?;
+        if region.is_empty() {
+            region = self.string(&self.reference("AWS::Region", at)?, at)?;
+        }
+        Ok(Value::Array(
+            ["a", "b", "c"]
+                .iter()
+                .map(|zone| Value::String(format!("{region}{zone}")))
+                .collect(),
+        ))
     }
 
     fn boolean(&self, value: &Value, at: &str) -> Result<bool, TemplateError> {
@@ -513,5 +546,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("MapName, TopLevelKey, SecondLevelKey"), "{e}");
+    }
+
+    #[test]
+    fn imports_come_from_overrides() {
+        let mut s = scope();
+        s.imports.insert("net-VpcId".into(), "vpc-123".into());
+        assert_eq!(
+            s.resolve(&json!({"Fn::ImportValue": "net-VpcId"}), "X")
+                .unwrap(),
+            json!("vpc-123")
+        );
+        assert_eq!(
+            s.resolve(
+                &json!({"Fn::ImportValue": {"Fn::Sub": "net-${VpcOutput}"}}),
+                "X"
+            )
+            .map_err(|e| e.to_string()),
+            Err("X.Fn::ImportValue.Fn::Sub: !Ref VpcOutput: no parameter or resource is called VpcOutput".into())
+        );
+        let e = s
+            .resolve(
+                &json!({"Fn::ImportValue": {"Fn::Sub": "${Stage}-Missing"}}),
+                "Resources.F.Properties.Vpc",
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Resources.F.Properties.Vpc.Fn::ImportValue: No export named dev-Missing found: pass --import dev-Missing=…"
+        );
+    }
+
+    #[test]
+    fn zones_of_this_region_or_another() {
+        let s = scope();
+        assert_eq!(
+            s.resolve(&json!({"Fn::GetAZs": ""}), "X").unwrap(),
+            json!(["us-east-1a", "us-east-1b", "us-east-1c"])
+        );
+        assert_eq!(
+            s.resolve(
+                &json!({"Fn::Select": [1, {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}),
+                "X"
+            )
+            .unwrap(),
+            json!("us-east-1b")
+        );
+        assert_eq!(
+            s.resolve(&json!({"Fn::GetAZs": "eu-west-1"}), "X").unwrap()[2],
+            json!("eu-west-1c")
+        );
     }
 }

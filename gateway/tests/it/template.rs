@@ -327,6 +327,7 @@ fn a_built_bootstrap_in_code_uri_is_the_program() {
 fn cloudformation(parameters: &[(&str, &str)], region: &str) -> Result<Loaded, String> {
     let options = TemplateOptions {
         region: region.into(),
+        imports: [("network-VpcId".to_string(), "vpc-0123".to_string())].into(),
         ..options(parameters)
     };
     template::load(&templates().join("cloudformation.yaml"), &options).map_err(|e| e.to_string())
@@ -453,4 +454,71 @@ fn parameter_constraints_are_enforced_at_load() {
     .unwrap_err()
     .to_string();
     assert!(e.ends_with("must match pattern [A-Za-z0-9_-]+"), "{e}");
+}
+
+#[test]
+fn imports_come_from_the_command_line_and_zones_from_the_region() {
+    let c = cloudformation(&[], "eu-west-1").unwrap().config;
+    let env = &c.functions["Fn"].env;
+    assert_eq!(env["VPC"], "vpc-0123");
+    assert_eq!(env["FIRST_ZONE"], "eu-west-1a");
+    assert_eq!(env["ZONES_HERE"], "eu-west-1a,eu-west-1b,eu-west-1c");
+    // Without the export: CloudFormation's words, where, and what to pass.
+    let e = template::load(&templates().join("cloudformation.yaml"), &options(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Resources.Fn.Properties.Environment.Variables.VPC")
+            && e.contains("No export named network-VpcId found: pass --import network-VpcId="),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_import_flag_reaches_the_template() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Environment: {{Variables: {{A: !ImportValue a, B: !ImportValue b}}}}\n"
+        ),
+    )
+    .unwrap();
+    let wsgate = |imports: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsgate"));
+        cmd.arg("--template")
+            .arg(&path)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("WSGATE_CA_DIR", ca_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for i in imports {
+            cmd.args(["--import", i]);
+        }
+        cmd
+    };
+    let out = wsgate(&["a=1"]).output().await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No export named b found"), "{err}");
+
+    let mut child = wsgate(&["a=1", "b=x=y"]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if line.starts_with("wsgate ready: ") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("wsgate starts within 20 s");
+    assert!(ready, "wsgate exited before it was ready");
+    child.kill().await.unwrap();
 }
