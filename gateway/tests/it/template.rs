@@ -522,3 +522,46 @@ async fn the_import_flag_reaches_the_template() {
     assert!(ready, "wsgate exited before it was ready");
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn sam_build_output_runs_as_it_is() {
+    // The real `connect` and `default` handlers are in bin_dir: the built
+    // bootstraps must win over the `Binary` names the built template keeps.
+    let built = templates().join("sam-build");
+    let mut options = options(&[]);
+    options.bin_dir = Some(bin_dir());
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = template::load(&built.join("template.yaml"), &options)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config;
+    for (name, f) in &mut config.functions {
+        let expected = built.join(name).join("bootstrap");
+        assert_eq!(f.command, [expected.to_string_lossy()], "{name}");
+        f.env
+            .insert("WSGATE_TEST_PROBE".into(), bin("probe").to_string());
+    }
+    config.tls.ca_dir = Some(ca_dir());
+    let gateway = wsgate::Gateway::start(config).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
+    let reply = ask(&mut ws, r#"{"action":"anything"}"#).await;
+    assert_eq!(reply["function"], "DefaultFunction");
+    gateway.shutdown().await;
+}
+
+#[test]
+fn without_a_built_bootstrap_the_binary_is_found_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Metadata: {{BuildMethod: rust-cargolambda, BuildProperties: {{Binary: my-fn}}}}\n    Properties: {{Runtime: provided.al2023, Handler: bootstrap, CodeUri: src}}\n"
+        ),
+    )
+    .unwrap();
+    let c = template::load(&path, &options(&[])).unwrap().config;
+    assert_eq!(c.functions["F"].command, ["/bin-dir/my-fn"]);
+}
