@@ -30,6 +30,9 @@ struct Args {
     /// A template parameter: `Name=value` (repeat for more; in the environment, space-separated).
     #[arg(short = 'p', long = "parameter", env = "WSGATE_PARAMETERS", value_delimiter = ' ', value_parser = parse_parameter)]
     parameters: Vec<(String, String)>,
+    /// Another stack's export for `Fn::ImportValue`: `Name=value` (repeat for more; in the environment, space-separated).
+    #[arg(long = "import", env = "WSGATE_IMPORTS", value_delimiter = ' ', value_parser = parse_parameter)]
+    imports: Vec<(String, String)>,
     /// Where the template's function binaries are (default: `$CARGO_TARGET_DIR` or target, then debug/).
     #[arg(long, env = "WSGATE_BIN_DIR")]
     bin_dir: Option<PathBuf>,
@@ -72,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Some(path) => {
             let options = TemplateOptions {
                 parameters: args.parameters.iter().cloned().collect(),
+                imports: args.imports.iter().cloned().collect(),
                 bin_dir: args.bin_dir.clone(),
                 python: args.python.clone(),
                 stack_name: args.stack_name.clone(),

@@ -39,21 +39,14 @@ pub(super) fn functions(
         let name = res.scope.resources[f.id].reference.clone();
         let runtime = text(&p["Runtime"]).unwrap_or_else(|| "provided.al2023".into());
         let handler = text(&p["Handler"]).unwrap_or_else(|| "bootstrap".into());
+        // `Code` as a folder is how `sam build` writes a built AWS::Lambda::Function.
         let code = text(&p["CodeUri"])
+            .or_else(|| text(&p["Code"]))
             .map(|c| base.join(c))
             .unwrap_or_else(|| base.to_owned());
         let (command, working_dir) = if runtime.starts_with("provided") {
-            // A cargo-lambda binary by name; else a built `bootstrap` in CodeUri
-            // (e.g. target/lambda/connect/); else the Handler or the logical id.
             let binary = text(&f.raw["Metadata"]["BuildProperties"]["Binary"]);
-            let bootstrap = code.join("bootstrap");
-            let program = match binary {
-                Some(b) => bin_dir.join(b),
-                None if code.is_dir() && bootstrap.is_file() => bootstrap,
-                None if handler != "bootstrap" => bin_dir.join(&handler),
-                None => bin_dir.join(f.id),
-            };
-            (vec![program.to_string_lossy().into_owned()], None)
+            (vec![program(&code, binary, &handler, f.id, &bin_dir)], None)
         } else if runtime.starts_with("python") {
             (
                 vec![
@@ -149,6 +142,21 @@ pub(super) fn functions(
         sqs,
         http,
     })
+}
+
+/// A built `bootstrap` in the code folder first: it is what `sam build` left
+/// (`.aws-sam/build/{LogicalId}/`) or `cargo lambda build` (`target/lambda/x/`),
+/// and a built template keeps the `Binary` its build used. Else that cargo-lambda
+/// binary by name in `bin_dir`, else the Handler, else the logical id.
+fn program(code: &Path, binary: Option<String>, handler: &str, id: &str, bin_dir: &Path) -> String {
+    let bootstrap = code.join("bootstrap");
+    let program = match binary {
+        _ if bootstrap.is_file() => bootstrap,
+        Some(b) => bin_dir.join(b),
+        None if handler != "bootstrap" => bin_dir.join(handler),
+        None => bin_dir.join(id),
+    };
+    program.to_string_lossy().into_owned()
 }
 
 fn route_key(method: &str, path: &str, at: &str) -> Result<HttpRouteKey, TemplateError> {

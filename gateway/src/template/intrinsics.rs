@@ -13,10 +13,14 @@ pub struct ResourceValues {
     pub attributes: BTreeMap<String, String>,
 }
 
-/// Parameters, pseudo parameters, conditions and resources' values.
+/// Parameters, pseudo parameters, mappings, conditions and resources' values.
 #[derive(Debug, Default)]
 pub struct Scope {
     pub parameters: BTreeMap<String, Value>,
+    /// The template's `Mappings`, for `Fn::FindInMap`.
+    pub mappings: Map<String, Value>,
+    /// Other stacks' exports, for `Fn::ImportValue`.
+    pub imports: BTreeMap<String, String>,
     pub conditions: BTreeMap<String, bool>,
     pub resources: BTreeMap<String, ResourceValues>,
 }
@@ -259,7 +263,10 @@ impl Scope {
                     base64::engine::general_purpose::STANDARD.encode(self.string(arg, at)?),
                 )
             }
-            "Fn::FindInMap" | "Fn::ImportValue" | "Fn::GetAZs" | "Fn::Cidr" | "Fn::Transform" => {
+            "Fn::FindInMap" => self.find_in_map(arg, at)?,
+            "Fn::ImportValue" => self.import_value(arg, at)?,
+            "Fn::GetAZs" => self.zones(arg, at)?,
+            "Fn::Cidr" | "Fn::Transform" => {
                 return Err(TemplateError::at(
                     at,
                     format!("{key} is not supported by wsgate"),
@@ -268,6 +275,73 @@ impl Scope {
             _ => return Ok(None),
         };
         Ok(Some(v))
+    }
+
+    /// `[MapName, TopLevelKey, SecondLevelKey]`, each of which may be an intrinsic;
+    /// a fourth `{DefaultValue: …}` (AWS::LanguageExtensions) answers missing keys.
+    fn find_in_map(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let a = match arg {
+            Value::Array(a) if a.len() == 3 || a.len() == 4 => a,
+            _ => {
+                return Err(TemplateError::at(
+                    at,
+                    "takes [MapName, TopLevelKey, SecondLevelKey]",
+                ));
+            }
+        };
+        let map = self.string(&a[0], at)?;
+        let top = self.string(&a[1], at)?;
+        let second = self.string(&a[2], at)?;
+        // CloudFormation's wording, so a search for the message finds its cause.
+        let table = self.mappings.get(&map).ok_or_else(|| {
+            TemplateError::at(
+                at,
+                format!("Template error: Mapping named '{map}' is not present in the 'Mappings' section of template"),
+            )
+        })?;
+        if let Some(v) = table.get(&top).and_then(|t| t.get(&second)) {
+            return Ok(v.clone());
+        }
+        match a.get(3).map(|d| &d["DefaultValue"]) {
+            Some(Value::Null) => Err(TemplateError::at(
+                at,
+                "the fourth argument must be {DefaultValue: …}",
+            )),
+            Some(default) => self.resolve_inner(default, at),
+            None => Err(TemplateError::at(
+                at,
+                format!("Template error: Unable to get mapping for {map}::{top}::{second}"),
+            )),
+        }
+    }
+
+    /// No other stack runs here: an export's value comes from `--import Name=value`.
+    fn import_value(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let name = self.string(arg, at)?;
+        match self.imports.get(&name) {
+            Some(v) => Ok(Value::String(v.clone())),
+            // CloudFormation's words, then how to answer it locally.
+            None => Err(TemplateError::at(
+                at,
+                format!("No export named {name} found: pass --import {name}=…"),
+            )),
+        }
+    }
+
+    /// A region's Availability Zones (`""` is this stack's region). Nothing is
+    /// placed in them locally, so plausible names do: `{region}a`, `b`, `c`,
+    /// three because templates often `!Select` up to index 2.
+    fn zones(&self, arg: &Value, at: &str) -> Result<Value, TemplateError> {
+        let mut region = self.string(arg, at)?;
+        if region.is_empty() {
+            region = self.string(&self.reference("AWS::Region", at)?, at)?;
+        }
+        Ok(Value::Array(
+            ["a", "b", "c"]
+                .iter()
+                .map(|zone| Value::String(format!("{region}{zone}")))
+                .collect(),
+        ))
     }
 
     fn boolean(&self, value: &Value, at: &str) -> Result<bool, TemplateError> {
@@ -309,7 +383,15 @@ impl Scope {
             {
                 out.push_str(&self.attribute(resource, attribute, at)?);
             } else {
-                out.push_str(&self.string(&self.reference(name, at)?, at)?);
+                let v = self.reference(name, at)?;
+                // Its marker must not leak into text, and "" would hide the mistake.
+                if is_no_value(&v) {
+                    return Err(TemplateError::at(
+                        at,
+                        format!("${{{name}}} has no value to substitute"),
+                    ));
+                }
+                out.push_str(&self.string(&v, at)?);
             }
             rest = &after[end + 1..];
         }
@@ -329,6 +411,12 @@ mod tests {
         s.parameters
             .insert("AWS::Region".into(), json!("us-east-1"));
         s.conditions.insert("IsDev".into(), true);
+        s.mappings = json!({
+            "Sizes": {"us-east-1": {"Memory": 256, "Zones": ["a", "b"]}, "dev": {"Memory": 128}}
+        })
+        .as_object()
+        .unwrap()
+        .clone();
         s.resources.insert(
             "Q".into(),
             ResourceValues {
@@ -401,6 +489,113 @@ mod tests {
         assert!(
             s.resolve(&json!({"Fn::If": ["Unknown", 1, 2]}), "Z")
                 .is_err()
+        );
+        let e = s
+            .resolve(&json!({"Fn::Sub": "a-${AWS::NoValue}"}), "S")
+            .unwrap_err();
+        assert!(e.to_string().contains("no value"), "{e}");
+    }
+
+    #[test]
+    fn find_in_map_with_intrinsic_keys_and_a_default() {
+        let s = scope();
+        let r = |v: Value| s.resolve(&v, "X").unwrap();
+        assert_eq!(
+            r(json!({"Fn::FindInMap": ["Sizes", {"Ref": "AWS::Region"}, "Memory"]})),
+            json!(256)
+        );
+        assert_eq!(
+            r(json!({"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "Memory"]})),
+            json!(128)
+        );
+        assert_eq!(
+            r(json!({"Fn::Select": [1, {"Fn::FindInMap": ["Sizes", "us-east-1", "Zones"]}]})),
+            json!("b")
+        );
+        assert_eq!(
+            r(
+                json!({"Fn::FindInMap": ["Sizes", "eu-west-1", "Memory", {"DefaultValue": {"Ref": "Stage"}}]})
+            ),
+            json!("dev")
+        );
+    }
+
+    #[test]
+    fn find_in_map_errors_as_cloudformation_words_them() {
+        let s = scope();
+        let at = "Resources.F.Properties.MemorySize";
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Nope", "a", "b"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Resources.F.Properties.MemorySize.Fn::FindInMap: Template error: Mapping named 'Nope' is not present in the 'Mappings' section of template"
+        );
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Sizes", "dev", "Zones"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(at)
+                && e.ends_with("Template error: Unable to get mapping for Sizes::dev::Zones"),
+            "{e}"
+        );
+        let e = s
+            .resolve(&json!({"Fn::FindInMap": ["Sizes", "dev"]}), at)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MapName, TopLevelKey, SecondLevelKey"), "{e}");
+    }
+
+    #[test]
+    fn imports_come_from_overrides() {
+        let mut s = scope();
+        s.imports.insert("net-VpcId".into(), "vpc-123".into());
+        assert_eq!(
+            s.resolve(&json!({"Fn::ImportValue": "net-VpcId"}), "X")
+                .unwrap(),
+            json!("vpc-123")
+        );
+        assert_eq!(
+            s.resolve(
+                &json!({"Fn::ImportValue": {"Fn::Sub": "net-${VpcOutput}"}}),
+                "X"
+            )
+            .map_err(|e| e.to_string()),
+            Err("X.Fn::ImportValue.Fn::Sub: !Ref VpcOutput: no parameter or resource is called VpcOutput".into())
+        );
+        let e = s
+            .resolve(
+                &json!({"Fn::ImportValue": {"Fn::Sub": "${Stage}-Missing"}}),
+                "Resources.F.Properties.Vpc",
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Resources.F.Properties.Vpc.Fn::ImportValue: No export named dev-Missing found: pass --import dev-Missing=…"
+        );
+    }
+
+    #[test]
+    fn zones_of_this_region_or_another() {
+        let s = scope();
+        assert_eq!(
+            s.resolve(&json!({"Fn::GetAZs": ""}), "X").unwrap(),
+            json!(["us-east-1a", "us-east-1b", "us-east-1c"])
+        );
+        assert_eq!(
+            s.resolve(
+                &json!({"Fn::Select": [1, {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}),
+                "X"
+            )
+            .unwrap(),
+            json!("us-east-1b")
+        );
+        assert_eq!(
+            s.resolve(&json!({"Fn::GetAZs": "eu-west-1"}), "X").unwrap()[2],
+            json!("eu-west-1c")
         );
     }
 }

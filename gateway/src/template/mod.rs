@@ -41,6 +41,8 @@ impl TemplateError {
 pub struct TemplateOptions {
     /// `--parameter Name=value` overrides.
     pub parameters: BTreeMap<String, String>,
+    /// `--import Name=value`: what `Fn::ImportValue` gives for other stacks' exports.
+    pub imports: BTreeMap<String, String>,
     /// Where the functions' binaries are (cargo's `target/debug` by default).
     pub bin_dir: Option<PathBuf>,
     /// The Python that runs `python*` functions with awslambdaric.
@@ -58,6 +60,7 @@ impl Default for TemplateOptions {
     fn default() -> Self {
         Self {
             parameters: BTreeMap::new(),
+            imports: BTreeMap::new(),
             bin_dir: None,
             python: "python3".into(),
             stack_name: "wsgate".into(),
@@ -152,6 +155,8 @@ fn build(
     let mut warnings = Vec::new();
     let mut scope = Scope {
         parameters: parameters::parameters(template, options)?,
+        mappings: section(template, "Mappings").clone(),
+        imports: options.imports.clone(),
         ..Scope::default()
     };
     parameters::conditions(template, &mut scope)?;

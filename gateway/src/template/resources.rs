@@ -2,7 +2,7 @@
 //! `Fn::GetAtt` give for each locally, their properties resolved, and what of
 //! them is not emulated (as warnings).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -210,6 +210,33 @@ impl<'a> Resources<'a> {
     }
 }
 
+/// `DependsOn` orders nothing here (every resource exists before the first
+/// event), but naming a resource the stack does not create fails on AWS, so here too.
+fn depends_on(r: &Resource, created: &BTreeSet<&str>) -> Result<(), TemplateError> {
+    let at = format!("Resources.{}.DependsOn", r.id);
+    let shape = || TemplateError::at(&at, "must be a logical id or a list of them");
+    let names: Vec<&str> = match &r.raw["DependsOn"] {
+        Value::Null => return Ok(()),
+        Value::String(s) => vec![s],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().ok_or_else(shape))
+            .collect::<Result<_, _>>()?,
+        _ => return Err(shape()),
+    };
+    let missing: Vec<&str> = names.into_iter().filter(|n| !created.contains(n)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(TemplateError::at(
+        &at,
+        format!(
+            "Template format error: Unresolved resource dependencies [{}] in the Resources block of the template",
+            missing.join(", ")
+        ),
+    ))
+}
+
 /// Resolves every resource whose Condition holds; what is not emulated goes to `warnings`.
 pub(super) fn resolve<'a>(
     template: &'a Value,
@@ -241,6 +268,10 @@ pub(super) fn resolve<'a>(
             raw,
             props,
         });
+    }
+    let created: BTreeSet<&str> = resources.iter().map(|r| r.id).collect();
+    for r in &resources {
+        depends_on(r, &created)?;
     }
     // Names first (they may use parameters), then everything else can refer to them.
     for r in &resources {
@@ -307,4 +338,56 @@ pub(super) fn resolve<'a>(
         resolved,
         scope,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(template: Value) -> Result<(), TemplateError> {
+        let mut scope = Scope::default();
+        scope.conditions.insert("No".into(), false);
+        resolve(
+            &template,
+            &TemplateOptions::default(),
+            scope,
+            &mut Vec::new(),
+        )
+        .map(|_| ())
+    }
+
+    #[test]
+    fn depends_on_names_resources_the_stack_creates() {
+        let q = json!({"Type": "AWS::SQS::Queue"});
+        let ok = json!({"Resources": {"A": q, "B": {"Type": "AWS::SQS::Queue", "DependsOn": "A"},
+            "C": {"Type": "AWS::SQS::Queue", "DependsOn": ["A", "B"]}}});
+        check(ok).unwrap();
+        let e = check(json!({"Resources": {"A": q, "B": {"Type": "AWS::SQS::Queue", "DependsOn": ["A", "Gone"]}}}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "Resources.B.DependsOn: Template format error: Unresolved resource dependencies [Gone] in the Resources block of the template"
+        );
+        // A resource whose Condition is false is not created either.
+        let e = check(
+            json!({"Resources": {"A": {"Type": "AWS::SQS::Queue", "Condition": "No"},
+            "B": {"Type": "AWS::SQS::Queue", "DependsOn": "A"}}}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("Resources.B.DependsOn") && e.contains("[A]"),
+            "{e}"
+        );
+        // …and what it depends on does not matter then.
+        check(json!({"Resources": {"A": {"Type": "AWS::SQS::Queue", "Condition": "No", "DependsOn": "Gone"}}}))
+            .unwrap();
+        let e =
+            check(json!({"Resources": {"A": {"Type": "AWS::SQS::Queue", "DependsOn": {"x": 1}}}}))
+                .unwrap_err()
+                .to_string();
+        assert!(e.starts_with("Resources.A.DependsOn: "), "{e}");
+    }
 }

@@ -101,6 +101,10 @@ mod tests {
                 "c": {"Ref": 5},
             })
         );
+        assert_eq!(
+            parse("m: !FindInMap [Map, !Ref AWS::Region, Key]\n").unwrap(),
+            json!({"m": {"Fn::FindInMap": ["Map", {"Ref": "AWS::Region"}, "Key"]}})
+        );
         let e = parse("a: 1\nb: [x\nc: 2\n").unwrap_err();
         assert!(
             e.starts_with("not valid YAML: ") && e.contains("line 3"),

@@ -100,7 +100,13 @@ fn the_repos_template_builds_the_app() {
     assert!(warnings.contains("Policies"), "{warnings}");
 
     // The action mode: no authorizer resource, no authorizer on $connect.
-    let action = load(&path, &[("TokenSecret", "x"), ("AuthMode", "action")]);
+    let action = load(
+        &path,
+        &[
+            ("TokenSecret", "sixteen-or-more-chars"),
+            ("AuthMode", "action"),
+        ],
+    );
     assert!(action.config.routes["$connect"].authorizer.is_none());
     assert!(action.config.authorizers.is_empty());
     assert_eq!(action.config.api.stage, "prod");
@@ -316,4 +322,246 @@ fn a_built_bootstrap_in_code_uri_is_the_program() {
     let echo = &c.functions["Echo"].command[0];
     assert!(echo.ends_with("build/echo/bootstrap"), "{echo}");
     assert_eq!(c.functions["Other"].command, ["/bin-dir/my-binary"]);
+}
+
+fn cloudformation(parameters: &[(&str, &str)], region: &str) -> Result<Loaded, String> {
+    let options = TemplateOptions {
+        region: region.into(),
+        imports: [("network-VpcId".to_string(), "vpc-0123".to_string())].into(),
+        ..options(parameters)
+    };
+    template::load(&templates().join("cloudformation.yaml"), &options).map_err(|e| e.to_string())
+}
+
+#[test]
+fn mappings_answer_find_in_map() {
+    let c = cloudformation(&[], "us-east-1").unwrap().config;
+    let f = &c.functions["Fn"];
+    assert_eq!(f.memory_mb, 256);
+    assert_eq!(
+        (f.env["LOG_LEVEL"].as_str(), f.env["REGION_SHORT"].as_str()),
+        ("debug", "use1")
+    );
+    assert_eq!(f.env["PUBLIC"], "no", "a condition reads the map too");
+    let c = cloudformation(&[("Env", "prod")], "eu-west-1")
+        .unwrap()
+        .config;
+    let f = &c.functions["public-fn"];
+    assert_eq!(f.memory_mb, 1024);
+    assert_eq!(
+        (f.env["LOG_LEVEL"].as_str(), f.env["REGION_SHORT"].as_str()),
+        ("warn", "euw1")
+    );
+    assert_eq!(f.env["PUBLIC"], "yes");
+    // A region the map does not list: CloudFormation's words, and where.
+    let e = cloudformation(&[], "ap-south-1").unwrap_err();
+    assert!(
+        e.contains("Resources.Fn.Properties.Environment.Variables.REGION_SHORT")
+            && e.contains("Unable to get mapping for RegionSettings::ap-south-1::Short"),
+        "{e}"
+    );
+    let e = error_of(
+        &format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Timeout: !FindInMap [Nope, a, b]\n"
+        ),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.F.Properties.Timeout")
+            && e.contains("Mapping named 'Nope' is not present in the 'Mappings' section"),
+        "{e}"
+    );
+}
+
+#[test]
+fn pseudo_parameters_and_no_value() {
+    let c = cloudformation(&[], "eu-west-1").unwrap().config;
+    let f = &c.functions["Fn"];
+    assert_eq!(
+        f.env["API_URL"],
+        "https://api0000000.execute-api.eu-west-1.amazonaws.com"
+    );
+    assert_eq!(
+        f.env["TOPICS_ARN"],
+        "arn:aws:sns:eu-west-1:000000000000:topics"
+    );
+    assert_eq!(f.env["NOTIFIED"], "", "no topics hear of a local stack");
+    // AWS::NoValue removes the property: defaults apply, list items go.
+    assert_eq!(f.timeout_secs, 3);
+    assert_eq!(f.env["DEBUG"], "1");
+    assert_eq!(f.env["ZONES"], "a,b");
+    let c = cloudformation(&[("Env", "prod")], "eu-west-1")
+        .unwrap()
+        .config;
+    let f = &c.functions["public-fn"];
+    assert_eq!(f.timeout_secs, 9);
+    assert!(!f.env.contains_key("DEBUG"));
+}
+
+#[test]
+fn depends_on_is_checked() {
+    // The fixture's DependsOn (a list and a string) load.
+    cloudformation(&[], "us-east-1").unwrap();
+    let e = error_of(
+        &format!("Resources:\n{API}  Q:\n    Type: AWS::SQS::Queue\n    DependsOn: [Api, Tabel]\n"),
+        &[],
+    );
+    assert!(
+        e.contains("Resources.Q.DependsOn")
+            && e.contains("Unresolved resource dependencies [Tabel] in the Resources block"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parameter_constraints_are_enforced_at_load() {
+    let c = cloudformation(&[("Prefix", "my-app"), ("Workers", "16")], "us-east-1")
+        .unwrap()
+        .config;
+    assert_eq!(c.functions["Fn"].env["PREFIX"], "my-app");
+    assert_eq!(c.functions["Fn"].max_concurrency, 16);
+    let refused =
+        |parameters: &[(&str, &str)]| cloudformation(parameters, "us-east-1").unwrap_err();
+    let described = "`Parameters.Prefix`: Parameter 'Prefix' failed to satisfy constraint: lowercase letters, digits and dashes, first a letter";
+    assert!(refused(&[("Prefix", "My-App")]).ends_with(described));
+    assert!(refused(&[("Prefix", "much-too-long")]).ends_with(described));
+    assert!(
+        refused(&[("Workers", "0")]).ends_with(
+            "`Parameters.Workers`: Parameter 'Workers' must be a number not less than 1"
+        )
+    );
+    assert!(refused(&[("Workers", "17")]).ends_with("must be a number not greater than 16"));
+    assert!(refused(&[("Workers", "four")]).ends_with("Parameter 'Workers' must be a number"));
+
+    // The repo's template: TokenSecret's MinLength, StageName's pattern.
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let e = template::load(&path, &options(&[("TokenSecret", "short")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with(
+            "`Parameters.TokenSecret`: Parameter 'TokenSecret' must contain at least 16 characters"
+        ),
+        "{e}"
+    );
+    let e = template::load(
+        &path,
+        &options(&[
+            ("TokenSecret", "sixteen-or-more-chars"),
+            ("StageName", "my stage"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.ends_with("must match pattern [A-Za-z0-9_-]+"), "{e}");
+}
+
+#[test]
+fn imports_come_from_the_command_line_and_zones_from_the_region() {
+    let c = cloudformation(&[], "eu-west-1").unwrap().config;
+    let env = &c.functions["Fn"].env;
+    assert_eq!(env["VPC"], "vpc-0123");
+    assert_eq!(env["FIRST_ZONE"], "eu-west-1a");
+    assert_eq!(env["ZONES_HERE"], "eu-west-1a,eu-west-1b,eu-west-1c");
+    // Without the export: CloudFormation's words, where, and what to pass.
+    let e = template::load(&templates().join("cloudformation.yaml"), &options(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Resources.Fn.Properties.Environment.Variables.VPC")
+            && e.contains("No export named network-VpcId found: pass --import network-VpcId="),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn the_import_flag_reaches_the_template() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Properties:\n      Runtime: provided.al2023\n      Environment: {{Variables: {{A: !ImportValue a, B: !ImportValue b}}}}\n"
+        ),
+    )
+    .unwrap();
+    let wsgate = |imports: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsgate"));
+        cmd.arg("--template")
+            .arg(&path)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("WSGATE_CA_DIR", ca_dir())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for i in imports {
+            cmd.args(["--import", i]);
+        }
+        cmd
+    };
+    let out = wsgate(&["a=1"]).output().await.unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("No export named b found"), "{err}");
+
+    let mut child = wsgate(&["a=1", "b=x=y"]).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(line) = stdout.next_line().await.unwrap() {
+            if line.starts_with("wsgate ready: ") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("wsgate starts within 20 s");
+    assert!(ready, "wsgate exited before it was ready");
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn sam_build_output_runs_as_it_is() {
+    // The real `connect` and `default` handlers are in bin_dir: the built
+    // bootstraps must win over the `Binary` names the built template keeps.
+    let built = templates().join("sam-build");
+    let mut options = options(&[]);
+    options.bin_dir = Some(bin_dir());
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let mut config = template::load(&built.join("template.yaml"), &options)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .config;
+    for (name, f) in &mut config.functions {
+        let expected = built.join(name).join("bootstrap");
+        assert_eq!(f.command, [expected.to_string_lossy()], "{name}");
+        f.env
+            .insert("WSGATE_TEST_PROBE".into(), bin("probe").to_string());
+    }
+    config.tls.ca_dir = Some(ca_dir());
+    let gateway = wsgate::Gateway::start(config).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
+    let reply = ask(&mut ws, r#"{"action":"anything"}"#).await;
+    assert_eq!(reply["function"], "DefaultFunction");
+    gateway.shutdown().await;
+}
+
+#[test]
+fn without_a_built_bootstrap_the_binary_is_found_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let path = dir.path().join("template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "Resources:\n{API}  F:\n    Type: AWS::Serverless::Function\n    Metadata: {{BuildMethod: rust-cargolambda, BuildProperties: {{Binary: my-fn}}}}\n    Properties: {{Runtime: provided.al2023, Handler: bootstrap, CodeUri: src}}\n"
+        ),
+    )
+    .unwrap();
+    let c = template::load(&path, &options(&[])).unwrap().config;
+    assert_eq!(c.functions["F"].command, ["/bin-dir/my-fn"]);
 }
