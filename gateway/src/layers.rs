@@ -49,10 +49,17 @@ pub fn env(
     if layers.is_empty() {
         return Vec::new();
     }
-    let mut python = existing(layers, &["python"]);
-    for layer in layers.iter().rev() {
-        python.extend(site_packages(layer));
-    }
+    // As on Lambda: `python/lib/python3.x/site-packages`, then `python`.
+    let python: Vec<PathBuf> = layers
+        .iter()
+        .rev()
+        .flat_map(|layer| {
+            let mut dirs = site_packages(layer);
+            dirs.push(layer.join("python"));
+            dirs
+        })
+        .filter(|d| d.is_dir())
+        .collect();
     [
         ("PATH", existing(layers, &["bin"]), true),
         ("LD_LIBRARY_PATH", existing(layers, &["lib"]), false),
@@ -108,9 +115,10 @@ mod tests {
         assert_eq!(
             env["PYTHONPATH"],
             format!(
-                "{}:{}",
+                "{}:{}:{}",
+                b.join("python/lib/python3.11/site-packages").display(),
+                b.join("python").display(),
                 a.join("python").display(),
-                b.join("python/lib/python3.11/site-packages").display()
             )
         );
         assert!(!env.contains_key("LD_LIBRARY_PATH"));

@@ -1,7 +1,9 @@
 //! Functions: how each runtime runs locally, and the events (SQS, HTTP) that trigger them.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use super::resources::Resources;
 use super::{TemplateError, TemplateOptions, number, required, text};
@@ -39,9 +41,11 @@ pub(super) fn functions(
         let name = res.scope.resources[f.id].reference.clone();
         let runtime = text(&p["Runtime"]).unwrap_or_else(|| "provided.al2023".into());
         let handler = text(&p["Handler"]).unwrap_or_else(|| "bootstrap".into());
-        // `Code` as a folder is how `sam build` writes a built AWS::Lambda::Function.
+        // `Code` as a folder is how `sam build` writes a built AWS::Lambda::Function;
+        // the CDK names its asset folder (beside the template) in the Metadata.
         let code = text(&p["CodeUri"])
             .or_else(|| text(&p["Code"]))
+            .or_else(|| asset_path(f.raw))
             .map(|c| base.join(c))
             .unwrap_or_else(|| base.to_owned());
         let (command, working_dir) = if runtime.starts_with("provided") {
@@ -83,7 +87,7 @@ pub(super) fn functions(
             max_concurrency: number(p, "ReservedConcurrentExecutions", &at)?.unwrap_or(10) as usize,
             working_dir,
             handler: Some(handler),
-            layers: Vec::new(),
+            layers: function_layers(res, p, &at, f.id, base, warnings),
         };
         for (event_id, event) in p["Events"].as_object().into_iter().flatten() {
             let at = format!("{at}.Events.{event_id}.Properties");
@@ -137,6 +141,7 @@ pub(super) fn functions(
         }
         functions.insert(name, config);
     }
+    sqs.extend(event_source_mappings(res, warnings)?);
     Ok(Functions {
         functions,
         sqs,
@@ -162,4 +167,95 @@ fn program(code: &Path, binary: Option<String>, handler: &str, id: &str, bin_dir
 fn route_key(method: &str, path: &str, at: &str) -> Result<HttpRouteKey, TemplateError> {
     HttpRouteKey::parse(&format!("{method} {path}"))
         .map_err(|e| TemplateError::at(&format!("{at}.Path"), e.to_string()))
+}
+
+/// The folder the CDK staged a resource's code or content in (`cdk.out/asset.<hash>`).
+fn asset_path(raw: &Value) -> Option<String> {
+    text(&raw["Metadata"]["aws:asset:path"])
+}
+
+/// A function's `Layers`, as folders: the template's own layer versions, by the
+/// ARN `Ref` gives them. A layer from elsewhere (an ARN) has no folder here.
+fn function_layers(
+    res: &Resources,
+    props: &Value,
+    at: &str,
+    id: &str,
+    base: &Path,
+    warnings: &mut Vec<String>,
+) -> Vec<PathBuf> {
+    let folders: BTreeMap<&str, PathBuf> = res
+        .of("AWS::Serverless::LayerVersion")
+        .chain(res.of("AWS::Lambda::LayerVersion"))
+        .filter_map(|l| {
+            let p = &res.resolved[l.id];
+            let folder = text(&p["ContentUri"])
+                .or_else(|| text(&p["Content"]))
+                .or_else(|| asset_path(l.raw))?;
+            Some((
+                res.scope.resources[l.id].reference.as_str(),
+                base.join(folder),
+            ))
+        })
+        .collect();
+    let mut layers = Vec::new();
+    for layer in props["Layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(text)
+    {
+        match folders.get(layer.as_str()) {
+            Some(folder) => layers.push(folder.clone()),
+            None => warnings.push(format!(
+                "{id}: layer {layer} is not a layer of this template and is not emulated ({at}.Layers)"
+            )),
+        }
+    }
+    layers
+}
+
+/// `AWS::Lambda::EventSourceMapping` resources from SQS queues (what the CDK's
+/// `SqsEventSource` writes); other sources are reported, not emulated.
+fn event_source_mappings(
+    res: &Resources,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<SqsMappingConfig>, TemplateError> {
+    let mut out = Vec::new();
+    for m in res.of("AWS::Lambda::EventSourceMapping") {
+        let at = format!("Resources.{}.Properties", m.id);
+        let p = &res.resolved[m.id];
+        let source = required(p, "EventSourceArn", &at)?;
+        if !source.starts_with("arn:") || !source.contains(":sqs:") {
+            warnings.push(format!(
+                "{}: event source {source} is not an SQS queue and is not emulated",
+                m.id
+            ));
+            continue;
+        }
+        if p["Enabled"] == false {
+            continue;
+        }
+        // A name, or an ARN ending in the name (a partial ARN too).
+        let function = required(p, "FunctionName", &at)?;
+        let function = function
+            .rsplit_once(":function:")
+            .map_or(function.as_str(), |(_, name)| name)
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        out.push(SqsMappingConfig {
+            function,
+            queue: source.rsplit(':').next().unwrap_or(&source).to_string(),
+            batch_size: number(p, "BatchSize", &at)?.unwrap_or(10) as usize,
+            batching_window_secs: number(p, "MaximumBatchingWindowInSeconds", &at)?.unwrap_or(0),
+            report_batch_item_failures: p["FunctionResponseTypes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures")),
+            max_concurrency: number(&p["ScalingConfig"], "MaximumConcurrency", &at)?.unwrap_or(2)
+                as usize,
+        });
+    }
+    Ok(out)
 }

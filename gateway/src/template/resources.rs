@@ -59,7 +59,6 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
             "Policies",
             "Role",
             "Architectures",
-            "Layers",
             "Tracing",
             "VpcConfig",
             "FunctionUrlConfig",
@@ -73,10 +72,20 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
         &[
             "Role",
             "Architectures",
-            "Layers",
             "TracingConfig",
             "VpcConfig",
             "EphemeralStorage",
+        ],
+    ),
+    ("AWS::Serverless::LayerVersion", &["RetentionPolicy"]),
+    ("AWS::Lambda::LayerVersion", &[]),
+    (
+        "AWS::Lambda::EventSourceMapping",
+        &[
+            "FilterCriteria",
+            "DestinationConfig",
+            "MaximumRetryAttempts",
+            "BisectBatchOnFunctionError",
         ],
     ),
     (
@@ -143,6 +152,10 @@ fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> Reso
             );
             name
         }
+        "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => {
+            // Every layer here is its first version.
+            format!("arn:aws:lambda:{region}:{account}:layer:{name}:1")
+        }
         "AWS::SQS::Queue" => {
             let host = options
                 .endpoint_url
@@ -174,7 +187,33 @@ fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> Reso
             attrs.insert("ApiEndpoint".into(), format!("http://{}", options.listen));
             id
         }
-        _ => r.id.to_string(),
+        "AWS::IAM::Role" => {
+            // Roles are not emulated, but functions name theirs (CDK, plain Lambda).
+            attrs.insert("Arn".into(), format!("arn:aws:iam::{account}:role/{name}"));
+            attrs.insert(
+                "RoleId".into(),
+                format!("AROA{}", name.to_ascii_uppercase()),
+            );
+            name
+        }
+        other => {
+            // An ARN of the usual shape, for resources that are only reported.
+            let service = other
+                .split("::")
+                .nth(1)
+                .unwrap_or("unknown")
+                .to_ascii_lowercase();
+            let kind = other
+                .rsplit("::")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            attrs.insert(
+                "Arn".into(),
+                format!("arn:aws:{service}:{region}:{account}:{kind}/{}", r.id),
+            );
+            r.id.to_string()
+        }
     };
     ResourceValues {
         reference,
@@ -279,6 +318,7 @@ pub(super) fn resolve<'a>(
         let name_key = match r.kind {
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => Some("FunctionName"),
             "AWS::SQS::Queue" => Some("QueueName"),
+            "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => Some("LayerName"),
             "AWS::DynamoDB::Table" => Some("TableName"),
             _ => None,
         };

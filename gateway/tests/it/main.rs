@@ -9,6 +9,7 @@ mod app_auth;
 mod authorizer;
 mod binary;
 mod browser;
+mod cdk;
 mod connect;
 mod lambda_api;
 mod localstack;

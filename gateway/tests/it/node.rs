@@ -54,3 +54,19 @@ async fn a_bundled_module_wins_over_the_runtime_copy() {
     assert_eq!(reply["runtimeSdk"], "function", "{reply}");
     app.gateway.shutdown().await;
 }
+
+/// Layers: a Node module (import and require), a Python package and a tool in
+/// `bin`, from an `AWS::Serverless::LayerVersion` folder.
+#[tokio::test(flavor = "multi_thread")]
+async fn functions_find_their_layers() {
+    let app = start_app("layered").await;
+    let mut ws = app.connect().await;
+    let node = ask(&mut ws, r#"{"action":"node"}"#).await;
+    assert_eq!(node["imported"], "hello import, from a layer", "{node}");
+    assert_eq!(node["required"], "hello require, from a layer", "{node}");
+    assert_eq!(node["tool"], "a layer's tool", "{node}");
+    let python = ask(&mut ws, r#"{"action":"python"}"#).await;
+    assert_eq!(python["imported"], "hello python, from a layer", "{python}");
+    assert_eq!(python["tool"], "a layer's tool", "{python}");
+    app.gateway.shutdown().await;
+}

@@ -19,12 +19,17 @@ pub struct TemplateApp {
 
 /// Loads `tests/apps/{name}/template.yaml` as `wsgate --template` does, on a fresh moto.
 pub async fn start_app(name: &str) -> TemplateApp {
+    start_template(&format!("apps/{name}/template.yaml")).await
+}
+
+/// Loads a template under `tests/` as `wsgate --template` does, on a fresh moto.
+pub async fn start_template(relative: &str) -> TemplateApp {
     logs();
+    let name = relative;
     let moto = Moto::start();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/apps")
-        .join(name)
-        .join("template.yaml");
+        .join("tests")
+        .join(relative);
     let options = TemplateOptions {
         endpoint_url: Some(moto.endpoint().to_string()),
         listen: "127.0.0.1:0".parse().unwrap(),
