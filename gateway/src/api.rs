@@ -18,6 +18,8 @@ pub struct Api {
     pub config: Config,
     /// `requestContext.apiId`.
     pub api_id: String,
+    /// `stageVariables` for events, made once (None when the stage has none).
+    pub stage_variables: Option<serde_json::Value>,
     pub routes: Routes,
     pub functions: BTreeMap<String, Arc<Function>>,
     pub connections: Connections,

@@ -23,10 +23,12 @@ pub struct Authorizer {
     pub sources: Vec<IdentitySource>,
 }
 
-/// `$connect` and its authorizer.
+/// `$connect`, its authorizer and its API keys.
 pub struct ConnectRoute {
     pub route: Route,
     pub authorizer: Option<Authorizer>,
+    /// With `ApiKeyRequired`: the keys `x-api-key` must hold one of.
+    pub api_keys: Option<Vec<String>>,
 }
 
 pub struct Routes {
@@ -55,7 +57,14 @@ impl Routes {
                     sources: a.identity_source.clone(),
                 }
             });
-            ConnectRoute { route, authorizer }
+            let api_keys = config.routes["$connect"]
+                .api_key_required
+                .then(|| config.api.api_keys.clone());
+            ConnectRoute {
+                route,
+                authorizer,
+                api_keys,
+            }
         });
         let by_key = config
             .routes

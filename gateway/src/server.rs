@@ -95,9 +95,12 @@ impl Gateway {
         let host = functions::Host::prepare(&config, addr, &api_id, tls.as_ref())?;
         let functions = functions::start(&config, &host);
         let routes = Routes::bind(&config, &functions);
+        let vars = &config.api.stage_variables;
+        let stage_variables = (!vars.is_empty()).then(|| serde_json::json!(vars));
         let api = Arc::new(Api {
             config,
             api_id,
+            stage_variables,
             routes,
             functions,
             connections: Connections::default(),

@@ -126,7 +126,7 @@ pub fn request_event(
         .or_insert_with(|| json!({}));
     obj.insert("type".into(), "REQUEST".into());
     obj.insert("methodArn".into(), method_arn.into());
-    obj.insert("stageVariables".into(), json!({}));
+    obj.entry("stageVariables").or_insert_with(|| json!({}));
     event
 }
 

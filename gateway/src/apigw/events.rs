@@ -21,6 +21,8 @@ pub struct ConnectionInfo {
     pub api_id: String,
     /// `requestContext.authorizer` for every event of the connection (set by an authorizer).
     pub authorizer: Option<Value>,
+    /// The stage's variables, in every event as `stageVariables` (left out when none).
+    pub stage_variables: Option<Value>,
 }
 
 /// The handshake's headers and query string, in the forms AWS hands them on.
@@ -114,7 +116,14 @@ pub fn connect_event(
     }
     event.insert("requestContext".into(), Value::Object(ctx));
     event.insert("isBase64Encoded".into(), false.into());
-    Value::Object(event)
+    with_stage_variables(Value::Object(event), conn)
+}
+
+fn with_stage_variables(mut event: Value, conn: &ConnectionInfo) -> Value {
+    if let (Some(vars), Some(obj)) = (&conn.stage_variables, event.as_object_mut()) {
+        obj.insert("stageVariables".into(), vars.clone());
+    }
+    event
 }
 
 /// A message event for a text frame routed to `route_key`.
@@ -128,11 +137,12 @@ pub fn message_event(
 ) -> Value {
     let mut ctx = request_context(conn, route_key, "MESSAGE", request_id, now, false);
     ctx.insert("messageId".into(), message_id.into());
-    json!({
+    let event = json!({
         "requestContext": ctx,
         "body": body,
         "isBase64Encoded": false,
-    })
+    });
+    with_stage_variables(event, conn)
 }
 
 /// The `$disconnect` event, with the stub headers AWS sends.
@@ -153,12 +163,13 @@ pub fn disconnect_event(
         ("x-restapi".to_string(), String::new()),
     ];
     let (headers, multi) = maps(&headers);
-    json!({
+    let event = json!({
         "headers": headers,
         "multiValueHeaders": multi,
         "requestContext": ctx,
         "isBase64Encoded": false,
-    })
+    });
+    with_stage_variables(event, conn)
 }
 
 #[cfg(test)]
@@ -175,6 +186,7 @@ mod tests {
             stage: "local".into(),
             api_id: "abcdefghij".into(),
             authorizer: None,
+            stage_variables: None,
         }
     }
 
@@ -218,5 +230,10 @@ mod tests {
         assert_eq!(e["requestContext"]["messageId"], "m=");
         assert_eq!(e["body"], "hi");
         assert!(e.get("headers").is_none());
+        assert!(e.get("stageVariables").is_none());
+        let mut with_vars = conn();
+        with_vars.stage_variables = Some(json!({"fn": "blue"}));
+        let e = message_event(&with_vars, "$default", "m=", "r=", "hi", 3);
+        assert_eq!(e["stageVariables"]["fn"], "blue");
     }
 }

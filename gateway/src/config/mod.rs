@@ -91,6 +91,10 @@ pub struct ApiConfig {
     pub max_frame_bytes: usize,
     /// AWS: 128 KB per message (also the `@connections` POST limit).
     pub max_message_bytes: usize,
+    /// The stage's variables: `stageVariables` in every event.
+    pub stage_variables: BTreeMap<String, String>,
+    /// API keys a `$connect` with `api_key_required` accepts in `x-api-key`.
+    pub api_keys: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -105,6 +109,8 @@ impl Default for ApiConfig {
             api_id: None,
             max_frame_bytes: 32 * 1024,
             max_message_bytes: 128 * 1024,
+            stage_variables: BTreeMap::new(),
+            api_keys: Vec::new(),
         }
     }
 }
@@ -249,6 +255,9 @@ pub struct RouteConfig {
     /// An authorizer from `[authorizers]` (only on `$connect`, as on AWS).
     #[serde(default)]
     pub authorizer: Option<String>,
+    /// The handshake needs one of `api.api_keys` in `x-api-key` (only on `$connect`, as on AWS).
+    #[serde(default)]
+    pub api_key_required: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

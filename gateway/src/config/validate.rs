@@ -114,6 +114,12 @@ impl Config {
                 );
             }
             self.has_function(&r.function, format!("routes.{route}.function"))?;
+            if r.api_key_required && route != "$connect" {
+                return fail(
+                    format!("routes.{route}.api_key_required"),
+                    "API keys are checked on $connect only, as on AWS",
+                );
+            }
             let Some(name) = r.authorizer.as_ref().filter(|a| !a.is_empty()) else {
                 continue;
             };

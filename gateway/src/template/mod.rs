@@ -163,7 +163,8 @@ fn build(
     let res = resources::resolve(template, options, scope, &mut warnings)?;
     let (api, api_ref) = websocket_api::api(&res, options, &mut warnings)?;
     let functions = functions::functions(&res, options, base, &mut warnings)?;
-    let (routes, authorizers) = websocket_api::routes(&res, &api_ref, &mut warnings)?;
+    let (routes, authorizers) =
+        websocket_api::routes(&res, &api_ref, &api.stage_variables, &mut warnings)?;
     let mut config = Config::empty(base);
     config.api = api;
     config.aws = AwsConfig {

@@ -18,17 +18,11 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
     (
         "AWS::ApiGatewayV2::Stage",
-        &[
-            "DefaultRouteSettings",
-            "RouteSettings",
-            "AccessLogSettings",
-            "StageVariables",
-        ],
+        &["DefaultRouteSettings", "RouteSettings", "AccessLogSettings"],
     ),
     (
         "AWS::ApiGatewayV2::Route",
         &[
-            "ApiKeyRequired",
             "RouteResponseSelectionExpression",
             "RequestModels",
             "RequestParameters",
@@ -78,6 +72,7 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
         ],
     ),
     ("AWS::Serverless::LayerVersion", &["RetentionPolicy"]),
+    ("AWS::ApiGateway::ApiKey", &["StageKeys"]),
     ("AWS::Lambda::LayerVersion", &[]),
     (
         "AWS::Lambda::EventSourceMapping",

@@ -51,18 +51,46 @@ pub(super) fn api(
     }
     match res.of("AWS::ApiGatewayV2::Stage").find(|s| belongs(s.id)) {
         Some(stage) => {
+            let props = &res.resolved[stage.id];
             api_config.stage = required(
-                &res.resolved[stage.id],
+                props,
                 "StageName",
                 &format!("Resources.{}.Properties", stage.id),
-            )?
+            )?;
+            api_config.stage_variables = props["StageVariables"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+                .collect();
         }
         None => warnings.push(format!(
             "no AWS::ApiGatewayV2::Stage for {}: using stage `{}`",
             api.id, api_config.stage
         )),
     }
+    api_config.api_keys = api_keys(res, warnings);
     Ok((api_config, api_ref))
+}
+
+/// The values of the template's `AWS::ApiGateway::ApiKey`s. A key without a
+/// `Value` gets one made up (AWS would generate it), shown in a start-up warning.
+fn api_keys(res: &Resources, warnings: &mut Vec<String>) -> Vec<String> {
+    res.of("AWS::ApiGateway::ApiKey")
+        .filter(|k| res.resolved[k.id]["Enabled"] != false)
+        .map(|k| match text(&res.resolved[k.id]["Value"]) {
+            Some(value) => value,
+            None => {
+                let value = format!(
+                    "local-{}-{}",
+                    k.id.to_ascii_lowercase(),
+                    crate::ids::api_id()
+                );
+                warnings.push(format!("{}: no Value given; the API key is {value}", k.id));
+                value
+            }
+        })
+        .collect()
 }
 
 type Bound = (
@@ -74,6 +102,7 @@ type Bound = (
 pub(super) fn routes(
     res: &Resources,
     api_ref: &str,
+    stage_variables: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
 ) -> Result<Bound, TemplateError> {
     let belongs = |id: &str| res.resolved[id]["ApiId"].as_str() == Some(api_ref);
@@ -87,6 +116,10 @@ pub(super) fn routes(
         .collect();
     // The function an integration or authorizer URI invokes.
     let target = |uri: &str, at: &str| -> Result<String, TemplateError> {
+        // `${stageVariables.fn}` picks the function per stage; here there is one stage.
+        let uri = &stage_variables.iter().fold(uri.to_string(), |uri, (k, v)| {
+            uri.replace(&format!("${{stageVariables.{k}}}"), v)
+        });
         by_arn
             .iter()
             .find(|(arn, _)| uri.contains(&format!("{arn}/")) || uri == **arn)
@@ -177,12 +210,21 @@ pub(super) fn routes(
             None => None,
         };
         let route_response = responses.contains(&res.scope.resources[r.id].reference);
+        // API Gateway checks keys on $connect only; elsewhere the flag does nothing.
+        let api_key_required = p["ApiKeyRequired"] == true || p["ApiKeyRequired"] == "true";
+        if api_key_required && key != "$connect" {
+            warnings.push(format!(
+                "{}: ApiKeyRequired on {key} is not checked (API Gateway checks keys on $connect only)",
+                r.id
+            ));
+        }
         routes.insert(
-            key,
+            key.clone(),
             RouteConfig {
                 function,
                 route_response,
                 authorizer,
+                api_key_required: api_key_required && key == "$connect",
             },
         );
     }

@@ -66,6 +66,7 @@ fn describe(
         stage: api.stage().to_string(),
         api_id: api.api_id.clone(),
         authorizer: None,
+        stage_variables: api.stage_variables.clone(),
     };
     let request = HandshakeRequest {
         headers: headers::for_event(header_map, peer),
@@ -85,6 +86,17 @@ async fn run_connect(
     now: i64,
 ) -> Result<Option<String>, Response> {
     let request_id = ids::aws_id();
+    if let Some(keys) = &connect.api_keys {
+        let given = request
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-api-key"))
+            .map(|(_, v)| v.as_str());
+        if !given.is_some_and(|g| keys.iter().any(|k| k == g)) {
+            tracing::info!(connection = %info.connection_id, "$connect refused: no valid API key in x-api-key");
+            return Err(errors::handshake_forbidden());
+        }
+    }
     if let Some(authorizer) = &connect.authorizer {
         match authorize(api, authorizer, info, request, &request_id, now).await {
             Decision::Allow(context) => info.authorizer = Some(context),

@@ -219,3 +219,40 @@ fn chrono_now_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// `ApiKeyRequired` on `$connect`: no key or an unknown one is 403 without
+/// invoking anything; a known key in `x-api-key` connects.
+#[tokio::test]
+async fn an_api_key_is_checked_on_connect() {
+    let gw = start_with(
+        r#"api_keys = ["key-123"]"#,
+        r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+
+[routes]
+"$connect" = { function = "probe", api_key_required = true }
+"#,
+    )
+    .await;
+    assert_eq!(refused_status(gw.url("")).await, 403);
+    let with_key = |key: &'static str| {
+        let mut request = gw.url("").into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("x-api-key", HeaderValue::from_static(key));
+        request
+    };
+    match connect_async(with_key("wrong")).await {
+        Err(Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("expected 403, got {other:?}"),
+    }
+    assert!(
+        gw.events().is_empty(),
+        "nothing is invoked without a valid key"
+    );
+    let (_ws, response) = connect_async(with_key("key-123")).await.unwrap();
+    assert_eq!(response.status(), 101);
+    gw.gateway.shutdown().await;
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use wsgate::template::{self, Loaded, TemplateOptions};
 
 use crate::common::*;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/templates")
@@ -564,4 +565,28 @@ fn without_a_built_bootstrap_the_binary_is_found_by_name() {
     .unwrap();
     let c = template::load(&path, &options(&[])).unwrap().config;
     assert_eq!(c.functions["F"].command, ["/bin-dir/my-fn"]);
+}
+
+/// `StageVariables` reach every event, `${stageVariables.x}` in an integration
+/// URI picks the function, and an `AWS::ApiGateway::ApiKey` opens a `$connect`
+/// with `ApiKeyRequired`.
+#[tokio::test]
+async fn stage_variables_pick_the_function_and_reach_events() {
+    let mut options = options(&[]);
+    options.bin_dir = Some(bin_dir());
+    options.listen = "127.0.0.1:0".parse().unwrap();
+    let config = template::load(&templates().join("stage-variables.yaml"), &options)
+        .unwrap()
+        .config;
+    assert_eq!(config.api.api_keys, ["local-key-0123456789abcdef"]);
+    assert!(config.routes["$connect"].api_key_required);
+    let gateway = wsgate::Gateway::start(config).await.unwrap();
+    let mut request = gateway.ws_url().into_client_request().unwrap();
+    let key = "local-key-0123456789abcdef".parse().unwrap();
+    request.headers_mut().insert("x-api-key", key);
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let reply = ask(&mut ws, r#"{"action":"anything"}"#).await;
+    assert_eq!(reply["function"], "Blue", "{reply}");
+    assert_eq!(reply["stageVariables"]["color"], "blue", "{reply}");
+    gateway.shutdown().await;
 }

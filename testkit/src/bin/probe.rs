@@ -147,6 +147,7 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").unwrap_or_default(),
                 "managementEndpoint": std::env::var("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI").unwrap_or_default(),
                 "globalEndpoint": std::env::var("AWS_ENDPOINT_URL").ok(),
+                "stageVariables": event["stageVariables"],
             });
             Ok(json!({ "statusCode": 200, "body": reply.to_string() }))
         }
