@@ -15,6 +15,32 @@ pub struct Route {
     pub function: Arc<Function>,
     /// The function's `body` goes back to the client.
     pub route_response: bool,
+    /// Request validation against the route's models, where it has some.
+    pub validation: Option<Validation>,
+}
+
+/// How a route picks a model for a message, and the models.
+pub struct Validation {
+    /// `$request.body.<path>`; None for a fixed key.
+    selector: Option<RouteSelector>,
+    fixed: String,
+    models: BTreeMap<String, Arc<jsonschema::Validator>>,
+}
+
+impl Validation {
+    /// True when the message passes the model it selects (or selects none).
+    /// A body that is not JSON never passes a model.
+    pub fn accepts(&self, body: &str) -> bool {
+        let key = match &self.selector {
+            Some(selector) => selector.select(body),
+            None => Some(self.fixed.clone()),
+        };
+        let model = key
+            .and_then(|k| self.models.get(&k))
+            .or_else(|| self.models.get("$default"));
+        let Some(model) = model else { return true };
+        serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| model.is_valid(&v))
+    }
 }
 
 /// A REQUEST authorizer, as bound to `$connect`.
@@ -47,6 +73,7 @@ impl Routes {
                 key: key.to_string(),
                 function: functions[&r.function].clone(),
                 route_response: r.route_response,
+                validation: validation(config, r),
             })
         };
         let connect = route("$connect").map(|route| {
@@ -90,4 +117,21 @@ impl Routes {
             .and_then(|key| self.by_key.get(&key))
             .or(self.default.as_ref())
     }
+}
+
+/// A route's models, bound by name (checked at load).
+fn validation(config: &Config, route: &crate::config::RouteConfig) -> Option<Validation> {
+    if route.request_models.is_empty() {
+        return None;
+    }
+    let expression = route.model_selection_expression.clone().unwrap_or_default();
+    Some(Validation {
+        selector: RouteSelector::parse(&expression).ok(),
+        fixed: expression,
+        models: route
+            .request_models
+            .iter()
+            .map(|(key, name)| (key.clone(), config.models[name].validator.clone()))
+            .collect(),
+    })
 }

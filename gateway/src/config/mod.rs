@@ -68,6 +68,9 @@ pub struct Config {
     /// TLS on the gateway's port, and the local certificate authority.
     #[serde(default)]
     pub tls: TlsConfig,
+    /// Request models (JSON Schema, draft 4) by name, for routes' `request_models`.
+    #[serde(default)]
+    pub models: BTreeMap<String, RequestModel>,
     /// The folder relative paths resolve against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -258,6 +261,12 @@ pub struct RouteConfig {
     /// The handshake needs one of `api.api_keys` in `x-api-key` (only on `$connect`, as on AWS).
     #[serde(default)]
     pub api_key_required: bool,
+    /// Picks the model a message is checked against: `$request.body.<path>`, or a fixed key.
+    #[serde(default)]
+    pub model_selection_expression: Option<String>,
+    /// Model selection key (or `$default`) → a name under `[models]`.
+    #[serde(default)]
+    pub request_models: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -269,6 +278,40 @@ pub struct HttpConfig {
     /// A folder served at `/web/` (and `/` redirects there).
     #[serde(default)]
     pub static_dir: Option<PathBuf>,
+}
+
+/// A JSON Schema (draft 4, as API Gateway's models), compiled when the config loads.
+/// Written as a table, or as a string of JSON.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "serde_json::Value")]
+pub struct RequestModel {
+    pub schema: serde_json::Value,
+    pub validator: std::sync::Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for RequestModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestModel")
+            .field("schema", &self.schema)
+            .finish()
+    }
+}
+
+impl TryFrom<serde_json::Value> for RequestModel {
+    type Error = String;
+    fn try_from(value: serde_json::Value) -> Result<Self, String> {
+        let schema = match value {
+            serde_json::Value::String(text) => serde_json::from_str(&text)
+                .map_err(|e| format!("the model's schema is not JSON: {e}"))?,
+            other => other,
+        };
+        let validator = jsonschema::draft4::new(&schema)
+            .map_err(|e| format!("the model's schema is not a JSON Schema: {e}"))?;
+        Ok(Self {
+            schema,
+            validator: std::sync::Arc::new(validator),
+        })
+    }
 }
 
 /// `METHOD /path`, checked when the config loads.
@@ -540,6 +583,7 @@ impl Config {
             provision: ProvisionConfig::default(),
             node: NodeConfig::default(),
             tls: TlsConfig::default(),
+            models: BTreeMap::new(),
             base_dir: base_dir.to_owned(),
         }
     }
@@ -628,6 +672,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("max_receive_count"), "{err}");
+    }
+
+    #[test]
+    fn request_models_are_compiled_and_named() {
+        let base = "[functions.f]\ncommand = [\"x\"]\n";
+        let ok = parse(&format!(
+            "{base}[models.M]\ntype = \"object\"\nrequired = [\"a\"]\n[routes]\n\"$default\" = {{ function = \"f\", request_models = {{ \"$default\" = \"M\" }} }}\n"
+        ))
+        .unwrap();
+        assert!(
+            ok.models["M"]
+                .validator
+                .is_valid(&serde_json::json!({"a": 1}))
+        );
+        assert!(!ok.models["M"].validator.is_valid(&serde_json::json!({})));
+        let err = parse(&format!(
+            "{base}[routes]\n\"$default\" = {{ function = \"f\", request_models = {{ \"$default\" = \"Nope\" }} }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("request_models") && err.contains("Nope"),
+            "{err}"
+        );
+        let err = parse("[models]\nM = \"{ not json\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not JSON"), "{err}");
     }
 
     #[test]

@@ -114,6 +114,23 @@ impl Config {
                 );
             }
             self.has_function(&r.function, format!("routes.{route}.function"))?;
+            for (key, model) in &r.request_models {
+                if !self.models.contains_key(model) {
+                    return fail(
+                        format!("routes.{route}.request_models.{key}"),
+                        format!("no model `{model}` is defined under [models]"),
+                    );
+                }
+            }
+            if let Some(expression) = &r.model_selection_expression
+                && expression.starts_with('$')
+                && crate::apigw::selection::RouteSelector::parse(expression).is_err()
+            {
+                return fail(
+                    format!("routes.{route}.model_selection_expression"),
+                    "must be `$request.body.<path>` or a fixed key",
+                );
+            }
             if r.api_key_required && route != "$connect" {
                 return fail(
                     format!("routes.{route}.api_key_required"),

@@ -178,6 +178,7 @@ fn build(
     config.http = functions.http;
     config.sqs = functions.sqs;
     config.provision = storage::storage(&res)?;
+    config.models = websocket_api::models(&res, &api_ref)?;
     Ok((config, warnings))
 }
 

@@ -22,11 +22,7 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
     (
         "AWS::ApiGatewayV2::Route",
-        &[
-            "RouteResponseSelectionExpression",
-            "RequestModels",
-            "RequestParameters",
-        ],
+        &["RouteResponseSelectionExpression", "RequestParameters"],
     ),
     (
         "AWS::ApiGatewayV2::Integration",
@@ -73,6 +69,7 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
     ("AWS::Serverless::LayerVersion", &["RetentionPolicy"]),
     ("AWS::ApiGateway::ApiKey", &["StageKeys"]),
+    ("AWS::ApiGatewayV2::Model", &[]),
     ("AWS::Lambda::LayerVersion", &[]),
     (
         "AWS::Lambda::EventSourceMapping",

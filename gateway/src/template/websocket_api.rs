@@ -8,7 +8,7 @@ use super::resources::Resources;
 use super::{TemplateError, TemplateOptions, required, text};
 use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
-use crate::config::{ApiConfig, AuthorizerConfig, RouteConfig};
+use crate::config::{ApiConfig, AuthorizerConfig, RequestModel, RouteConfig};
 
 /// The template's one WebSocket API: its settings and its id (what `Ref` gives).
 pub(super) fn api(
@@ -225,8 +225,35 @@ pub(super) fn routes(
                 route_response,
                 authorizer,
                 api_key_required: api_key_required && key == "$connect",
+                model_selection_expression: text(&p["ModelSelectionExpression"]),
+                request_models: p["RequestModels"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+                    .collect(),
             },
         );
     }
     Ok((routes, authorizers))
+}
+
+/// The API's `AWS::ApiGatewayV2::Model`s by name: JSON Schemas routes check messages against.
+pub(super) fn models(
+    res: &Resources,
+    api_ref: &str,
+) -> Result<BTreeMap<String, RequestModel>, TemplateError> {
+    let mut models = BTreeMap::new();
+    for m in res
+        .of("AWS::ApiGatewayV2::Model")
+        .filter(|m| res.resolved[m.id]["ApiId"].as_str() == Some(api_ref))
+    {
+        let at = format!("Resources.{}.Properties", m.id);
+        let p = &res.resolved[m.id];
+        let name = required(p, "Name", &at)?;
+        let model = RequestModel::try_from(p["Schema"].clone())
+            .map_err(|e| TemplateError::at(&format!("{at}.Schema"), e))?;
+        models.insert(name, model);
+    }
+    Ok(models)
 }

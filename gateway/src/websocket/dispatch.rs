@@ -19,6 +19,14 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
         conn.send(Outbound::Text(frame)).await;
         return;
     };
+    if let Some(validation) = &route.validation
+        && !validation.accepts(&body)
+    {
+        // As API Gateway: the function is not invoked.
+        let frame = errors::error_frame("Invalid request body", id, &request_id);
+        conn.send(Outbound::Text(frame)).await;
+        return;
+    }
     let event = events::message_event(
         &conn.info,
         &route.key,

@@ -568,8 +568,8 @@ fn without_a_built_bootstrap_the_binary_is_found_by_name() {
 }
 
 /// `StageVariables` reach every event, `${stageVariables.x}` in an integration
-/// URI picks the function, and an `AWS::ApiGateway::ApiKey` opens a `$connect`
-/// with `ApiKeyRequired`.
+/// URI picks the function, an `AWS::ApiGateway::ApiKey` opens a `$connect`
+/// with `ApiKeyRequired`, and an `AWS::ApiGatewayV2::Model` checks messages.
 #[tokio::test]
 async fn stage_variables_pick_the_function_and_reach_events() {
     let mut options = options(&[]);
@@ -585,8 +585,19 @@ async fn stage_variables_pick_the_function_and_reach_events() {
     let key = "local-key-0123456789abcdef".parse().unwrap();
     request.headers_mut().insert("x-api-key", key);
     let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
-    let reply = ask(&mut ws, r#"{"action":"anything"}"#).await;
+    let reply = ask(&mut ws, r#"{"action":"anything","text":"hi"}"#).await;
     assert_eq!(reply["function"], "Blue", "{reply}");
     assert_eq!(reply["stageVariables"]["color"], "blue", "{reply}");
+    // The route's model: a message without `text`, or with too long a one, is
+    // refused as API Gateway refuses it, and the function is not invoked.
+    for bad in [
+        r#"{"action":"anything"}"#,
+        r#"{"text":"far more than twenty characters"}"#,
+        "not json",
+    ] {
+        let reply = ask(&mut ws, bad).await;
+        assert_eq!(reply["message"], "Invalid request body", "{bad}: {reply}");
+        assert!(reply["connectionId"].is_string(), "{reply}");
+    }
     gateway.shutdown().await;
 }
