@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         Some("aws") => Some(None),
         Some(url) => Some(Some(url.to_string())),
     };
+    let mut more = Vec::new();
     let mut config = match &args.template {
         Some(path) => {
             let options = TemplateOptions {
@@ -89,6 +90,7 @@ async fn main() -> anyhow::Result<()> {
             for warning in &loaded.warnings {
                 tracing::warn!("{}: {warning}", path.display());
             }
+            more = loaded.more;
             loaded.config
         }
         None => Config::load(&args.config)?,
@@ -97,14 +99,34 @@ async fn main() -> anyhow::Result<()> {
         config.api.listen = listen;
     }
     if let Some(endpoint) = endpoint {
-        config.aws.endpoint_url = endpoint;
+        config.aws.endpoint_url = endpoint.clone();
+        for other in &mut more {
+            other.aws.endpoint_url = endpoint.clone();
+        }
     }
     // Signal handlers before "ready", so a signal right after start-up is not fatal.
     let mut term = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
-    let gateway = Gateway::start(config)
-        .await
-        .context("cannot start wsgate")?;
+    let mut gateways = Vec::new();
+    for config in std::iter::once(config).chain(more) {
+        let gateway = Gateway::start(config)
+            .await
+            .context("cannot start wsgate")?;
+        announce(&gateway);
+        gateways.push(gateway);
+    }
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    for gateway in gateways {
+        gateway.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The ready lines, one set per WebSocket API.
+fn announce(gateway: &Gateway) {
     // Printing must not fail the gateway when its output is a closed pipe.
     let mut out = std::io::stdout();
     let _ = writeln!(out, "wsgate ready: {}", gateway.ws_url());
@@ -121,10 +143,4 @@ async fn main() -> anyhow::Result<()> {
             ca.display()
         );
     }
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = interrupt.recv() => {}
-    }
-    gateway.shutdown().await;
-    Ok(())
 }

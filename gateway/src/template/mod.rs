@@ -76,7 +76,12 @@ impl Default for TemplateOptions {
 /// The config built from a template, and what it holds that is not emulated.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The first WebSocket API (by logical id), with everything the template
+    /// provisions and triggers (tables, queues, SQS mappings, HTTP routes).
     pub config: Config,
+    /// Any further WebSocket APIs, each run by a gateway of its own (on the
+    /// next port), with the same functions.
+    pub more: Vec<Config>,
     pub warnings: Vec<String>,
 }
 
@@ -101,9 +106,18 @@ pub fn load(path: &Path, options: &TemplateOptions) -> Result<Loaded, crate::con
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-    let (config, warnings) = build(&template, options, &base).map_err(named)?;
-    let config = config.finish(path)?;
-    Ok(Loaded { config, warnings })
+    let (mut configs, warnings) = build(&template, options, &base).map_err(named)?;
+    let more = configs
+        .split_off(1)
+        .into_iter()
+        .map(|c| c.finish(path))
+        .collect::<Result<_, _>>()?;
+    let config = configs.remove(0).finish(path)?;
+    Ok(Loaded {
+        config,
+        more,
+        warnings,
+    })
 }
 
 fn section<'a>(template: &'a Value, name: &str) -> &'a Map<String, Value> {
@@ -145,7 +159,7 @@ fn build(
     template: &Value,
     options: &TemplateOptions,
     base: &Path,
-) -> Result<(Config, Vec<String>), TemplateError> {
+) -> Result<(Vec<Config>, Vec<String>), TemplateError> {
     if !template.is_object() || template["Resources"].as_object().is_none_or(Map::is_empty) {
         return Err(TemplateError::at(
             "Resources",
@@ -161,25 +175,32 @@ fn build(
     };
     parameters::conditions(template, &mut scope)?;
     let res = resources::resolve(template, options, scope, &mut warnings)?;
-    let (api, api_ref) = websocket_api::api(&res, options, &mut warnings)?;
     let functions = functions::functions(&res, options, base, &mut warnings)?;
-    let (routes, authorizers) =
-        websocket_api::routes(&res, &api_ref, &api.stage_variables, &mut warnings)?;
-    let mut config = Config::empty(base);
-    config.api = api;
-    config.aws = AwsConfig {
-        region: options.region.clone(),
-        endpoint_url: options.endpoint_url.clone(),
-        account_id: options.account_id.clone(),
-    };
-    config.functions = functions.functions;
-    config.routes = routes;
-    config.authorizers = authorizers;
-    config.http = functions.http;
-    config.sqs = functions.sqs;
-    config.provision = storage::storage(&res)?;
-    config.models = websocket_api::models(&res, &api_ref)?;
-    Ok((config, warnings))
+    let mut configs = Vec::new();
+    for (index, resource) in websocket_api::apis(&res)?.into_iter().enumerate() {
+        let (api, api_ref) = websocket_api::api(&res, resource, index, options, &mut warnings)?;
+        let (routes, authorizers) =
+            websocket_api::routes(&res, &api_ref, &api.stage_variables, &mut warnings)?;
+        let mut config = Config::empty(base);
+        config.api = api;
+        config.aws = AwsConfig {
+            region: options.region.clone(),
+            endpoint_url: options.endpoint_url.clone(),
+            account_id: options.account_id.clone(),
+        };
+        config.functions = functions.functions.clone();
+        config.routes = routes;
+        config.authorizers = authorizers;
+        config.models = websocket_api::models(&res, &api_ref)?;
+        if index == 0 {
+            // Provisioned, polled and served once, by the first API's gateway.
+            config.http = functions.http.clone();
+            config.sqs = functions.sqs.clone();
+            config.provision = storage::storage(&res)?;
+        }
+        configs.push(config);
+    }
+    Ok((configs, warnings))
 }
 
 #[cfg(test)]

@@ -4,42 +4,45 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::resources::Resources;
+use super::resources::{Resource, Resources};
 use super::{TemplateError, TemplateOptions, required, text};
 use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
 use crate::config::{ApiConfig, AuthorizerConfig, RequestModel, RouteConfig};
 
 /// The template's one WebSocket API: its settings and its id (what `Ref` gives).
-pub(super) fn api(
-    res: &Resources,
-    options: &TemplateOptions,
-    warnings: &mut Vec<String>,
-) -> Result<(ApiConfig, String), TemplateError> {
-    // The WebSocket API and its stage.
+/// The template's WebSocket APIs, in logical-id order: at least one.
+pub(super) fn apis<'r, 'a>(res: &'r Resources<'a>) -> Result<Vec<&'r Resource<'a>>, TemplateError> {
     let apis: Vec<_> = res
         .of("AWS::ApiGatewayV2::Api")
         .filter(|r| res.resolved[r.id]["ProtocolType"] == "WEBSOCKET")
         .collect();
-    let api = match apis.as_slice() {
-        [api] => api,
-        [] => {
-            return Err(TemplateError::at(
-                "Resources",
-                "no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET",
-            ));
-        }
-        [_, second, ..] => {
-            return Err(TemplateError::at(
-                &format!("Resources.{}", second.id),
-                "wsgate runs one WebSocket API per template",
-            ));
-        }
-    };
+    if apis.is_empty() {
+        return Err(TemplateError::at(
+            "Resources",
+            "no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET",
+        ));
+    }
+    Ok(apis)
+}
+
+/// One WebSocket API's settings and its id (what `Ref` gives); the `index`-th
+/// API listens on the port after the one before it (port 0: any free one).
+pub(super) fn api(
+    res: &Resources,
+    api: &Resource,
+    index: usize,
+    options: &TemplateOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(ApiConfig, String), TemplateError> {
+    let mut listen = options.listen;
+    if listen.port() != 0 {
+        listen.set_port(listen.port().saturating_add(index as u16));
+    }
     let api_ref = res.scope.resources[api.id].reference.clone();
     let belongs = |id: &str| res.resolved[id]["ApiId"].as_str() == Some(api_ref.as_str());
     let mut api_config = ApiConfig {
-        listen: options.listen,
+        listen,
         api_id: Some(api_ref.clone()),
         ..ApiConfig::default()
     };

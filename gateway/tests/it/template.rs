@@ -601,3 +601,27 @@ async fn stage_variables_pick_the_function_and_reach_events() {
     }
     gateway.shutdown().await;
 }
+
+/// Every WebSocket API of a template runs, each on a gateway of its own.
+#[tokio::test]
+async fn every_websocket_api_of_a_template_runs() {
+    let mut options = options(&[]);
+    options.bin_dir = Some(bin_dir());
+    options.listen = "127.0.0.1:9100".parse().unwrap();
+    let loaded = template::load(&templates().join("two-apis.yaml"), &options).unwrap();
+    // Listed in logical-id order, each on the next port.
+    assert_eq!(loaded.config.api.stage, "admin");
+    assert_eq!(loaded.more.len(), 1);
+    assert_eq!(loaded.more[0].api.stage, "chat");
+    assert_eq!(loaded.more[0].api.listen.port(), 9101);
+    for (mut config, function) in [(loaded.config, "Admin"), (loaded.more[0].clone(), "Chat")] {
+        config.api.listen = "127.0.0.1:0".parse().unwrap();
+        let gateway = wsgate::Gateway::start(config).await.unwrap();
+        let (mut ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+            .await
+            .unwrap();
+        let reply = ask(&mut ws, r#"{"action":"who"}"#).await;
+        assert_eq!(reply["function"], function, "{reply}");
+        gateway.shutdown().await;
+    }
+}
