@@ -28,8 +28,9 @@ pub struct Validation {
 }
 
 impl Validation {
-    /// True when the message passes the model it selects (or selects none).
-    /// A body that is not JSON never passes a model.
+    /// True when the message passes the model it selects, else `$default`'s.
+    /// As on AWS, with no matching model and no `$default`, validation fails;
+    /// a body that is not JSON never passes a model.
     pub fn accepts(&self, body: &str) -> bool {
         let key = match &self.selector {
             Some(selector) => selector.select(body),
@@ -38,7 +39,7 @@ impl Validation {
         let model = key
             .and_then(|k| self.models.get(&k))
             .or_else(|| self.models.get("$default"));
-        let Some(model) = model else { return true };
+        let Some(model) = model else { return false };
         serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| model.is_valid(&v))
     }
 }
@@ -134,4 +135,31 @@ fn validation(config: &Config, route: &crate::config::RouteConfig) -> Option<Val
             .map(|(key, name)| (key.clone(), config.models[name].validator.clone()))
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn model(schema: serde_json::Value) -> Arc<jsonschema::Validator> {
+        Arc::new(jsonschema::draft4::new(&schema).unwrap())
+    }
+
+    #[test]
+    fn a_message_is_checked_against_the_model_it_selects() {
+        let validation = Validation {
+            selector: RouteSelector::parse("$request.body.kind").ok(),
+            fixed: String::new(),
+            models: BTreeMap::from([(
+                "note".to_string(),
+                model(json!({"type": "object", "required": ["text"]})),
+            )]),
+        };
+        assert!(validation.accepts(r#"{"kind":"note","text":"hi"}"#));
+        assert!(!validation.accepts(r#"{"kind":"note"}"#));
+        // No matching model and no $default: validation fails, as on AWS.
+        assert!(!validation.accepts(r#"{"kind":"other","text":"hi"}"#));
+        assert!(!validation.accepts("not json"));
+    }
 }

@@ -87,3 +87,33 @@ async fn the_aws_cli_invokes_functions() {
     assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
     app.gateway.shutdown().await;
 }
+
+/// aws-sdk-rust's Lambda client, with no endpoint in the code, reaches a
+/// neighbour through AWS_ENDPOINT_URL_LAMBDA.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rust_function_invokes_another_with_the_sdk() {
+    let gw = start(&format!(
+        r#"
+[env]
+AWS_ACCESS_KEY_ID = "test"
+AWS_SECRET_ACCESS_KEY = "test"
+
+[functions.fan-out]
+command = ["{invoker}"]
+env = {{ NEIGHBOUR = "probe" }}
+timeout_secs = 10
+[functions.probe]
+command = ["{{probe}}"]
+
+[routes]
+"$default" = {{ function = "fan-out", route_response = true }}
+"#,
+        invoker = bin("invoke-neighbour"),
+    ))
+    .await;
+    let mut ws = gw.connect("").await;
+    // The probe answers a payload that is no API Gateway event with a bare 200.
+    let reply = ask_text(&mut ws, r#"{"anything":1}"#).await;
+    assert_eq!(reply, r#"200 {"statusCode":200}"#);
+    gw.gateway.shutdown().await;
+}
