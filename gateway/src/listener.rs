@@ -13,8 +13,9 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
-/// A connection, plain or TLS.
-pub type Conn = Either<TcpStream, TlsStream<TcpStream>>;
+/// A connection, plain or TLS. The TLS state is boxed: it is large, and every
+/// plain connection would otherwise carry its size (memory per idle socket counts).
+pub type Conn = Either<TcpStream, Box<TlsStream<TcpStream>>>;
 
 /// A TLS record of type "handshake".
 const TLS_HANDSHAKE: u8 = 0x16;
@@ -76,7 +77,7 @@ async fn sniff(tcp: TcpStream, acceptor: &TlsAcceptor) -> Option<Conn> {
     let peeked = tokio::time::timeout(FIRST_BYTE_TIMEOUT, tcp.peek(&mut first)).await;
     match peeked {
         Ok(Ok(1)) if first[0] == TLS_HANDSHAKE => match acceptor.accept(tcp).await {
-            Ok(tls) => Some(Either::Right(tls)),
+            Ok(tls) => Some(Either::Right(Box::new(tls))),
             Err(e) => {
                 tracing::debug!("TLS handshake failed: {e}");
                 None

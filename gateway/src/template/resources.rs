@@ -11,97 +11,164 @@ use super::{TemplateError, TemplateOptions, section, text};
 
 /// Types wsgate reads; for each, the properties it does not emulate (reported).
 /// Names, descriptions and tags are metadata and change nothing locally.
+/// Types wsgate reads, and for each the properties it emulates or that are
+/// metadata (names, descriptions, tags). Any other property a resource has is
+/// reported at start-up as not emulated: nothing is dropped silently.
 pub(super) const HANDLED: &[(&str, &[&str])] = &[
     (
         "AWS::ApiGatewayV2::Api",
-        &["ApiKeySelectionExpression", "DisableSchemaValidation"],
+        &[
+            "Name",
+            "Description",
+            "ProtocolType",
+            "RouteSelectionExpression",
+            "Tags",
+            "Version",
+        ],
     ),
     (
         "AWS::ApiGatewayV2::Stage",
-        &["DefaultRouteSettings", "RouteSettings", "AccessLogSettings"],
+        &[
+            "ApiId",
+            "StageName",
+            "StageVariables",
+            "DeploymentId",
+            "AutoDeploy",
+            "Description",
+            "Tags",
+        ],
     ),
     (
         "AWS::ApiGatewayV2::Route",
-        &["RouteResponseSelectionExpression", "RequestParameters"],
+        &[
+            "ApiId",
+            "RouteKey",
+            "Target",
+            "AuthorizerId",
+            "AuthorizationType",
+            "ApiKeyRequired",
+            "ModelSelectionExpression",
+            "RequestModels",
+            "OperationName",
+        ],
     ),
     (
         "AWS::ApiGatewayV2::Integration",
         &[
-            "PassthroughBehavior",
-            "TimeoutInMillis",
-            "ContentHandlingStrategy",
-            "CredentialsArn",
-            "RequestTemplates",
+            "ApiId",
+            "IntegrationType",
+            "IntegrationUri",
+            "IntegrationMethod",
+            "Description",
         ],
     ),
     (
         "AWS::ApiGatewayV2::Authorizer",
-        &["AuthorizerCredentialsArn", "AuthorizerResultTtlInSeconds"],
+        &[
+            "ApiId",
+            "AuthorizerType",
+            "AuthorizerUri",
+            "IdentitySource",
+            "Name",
+        ],
     ),
     (
         "AWS::ApiGatewayV2::RouteResponse",
-        &["ModelSelectionExpression", "ResponseModels"],
+        &["ApiId", "RouteId", "RouteResponseKey"],
     ),
-    ("AWS::ApiGatewayV2::Deployment", &[]),
+    (
+        "AWS::ApiGatewayV2::Deployment",
+        &["ApiId", "Description", "StageName"],
+    ),
+    (
+        "AWS::ApiGatewayV2::Model",
+        &["ApiId", "Name", "ContentType", "Schema", "Description"],
+    ),
+    (
+        "AWS::ApiGateway::ApiKey",
+        &["Value", "Enabled", "Name", "Description", "Tags"],
+    ),
     (
         "AWS::Serverless::Function",
         &[
-            "Policies",
-            "Role",
-            "Architectures",
-            "Tracing",
-            "VpcConfig",
-            "FunctionUrlConfig",
-            "AutoPublishAlias",
-            "DeploymentPreference",
-            "EphemeralStorage",
+            "Runtime",
+            "Handler",
+            "CodeUri",
+            "Environment",
+            "Timeout",
+            "MemorySize",
+            "ReservedConcurrentExecutions",
+            "Events",
+            "Layers",
+            "FunctionName",
+            "Description",
+            "Tags",
         ],
     ),
     (
         "AWS::Lambda::Function",
         &[
-            "Role",
-            "Architectures",
-            "TracingConfig",
-            "VpcConfig",
-            "EphemeralStorage",
+            "Runtime",
+            "Handler",
+            "Code",
+            "Environment",
+            "Timeout",
+            "MemorySize",
+            "ReservedConcurrentExecutions",
+            "Layers",
+            "FunctionName",
+            "Description",
+            "Tags",
         ],
     ),
-    ("AWS::Serverless::LayerVersion", &["RetentionPolicy"]),
-    ("AWS::ApiGateway::ApiKey", &["StageKeys"]),
-    ("AWS::ApiGatewayV2::Model", &[]),
-    ("AWS::Lambda::LayerVersion", &[]),
+    (
+        "AWS::Serverless::LayerVersion",
+        &[
+            "ContentUri",
+            "LayerName",
+            "Description",
+            "CompatibleRuntimes",
+            "CompatibleArchitectures",
+            "LicenseInfo",
+        ],
+    ),
+    (
+        "AWS::Lambda::LayerVersion",
+        &[
+            "Content",
+            "LayerName",
+            "Description",
+            "CompatibleRuntimes",
+            "CompatibleArchitectures",
+            "LicenseInfo",
+        ],
+    ),
     (
         "AWS::Lambda::EventSourceMapping",
         &[
-            "FilterCriteria",
-            "DestinationConfig",
-            "MaximumRetryAttempts",
-            "BisectBatchOnFunctionError",
+            "FunctionName",
+            "EventSourceArn",
+            "BatchSize",
+            "MaximumBatchingWindowInSeconds",
+            "FunctionResponseTypes",
+            "ScalingConfig",
+            "Enabled",
         ],
     ),
     (
         "AWS::DynamoDB::Table",
         &[
-            "ProvisionedThroughput",
-            "StreamSpecification",
-            "PointInTimeRecoverySpecification",
-            "SSESpecification",
-            "TimeToLiveSpecification",
-            "LocalSecondaryIndexes",
+            "TableName",
+            "AttributeDefinitions",
+            "KeySchema",
+            "GlobalSecondaryIndexes",
+            "BillingMode",
+            "Tags",
         ],
     ),
     (
         "AWS::SQS::Queue",
-        &[
-            "MessageRetentionPeriod",
-            "KmsMasterKeyId",
-            "SqsManagedSseEnabled",
-            "DelaySeconds",
-            "ReceiveMessageWaitTimeSeconds",
-            "MaximumMessageSize",
-            "FifoQueue",
-        ],
+        &["QueueName", "VisibilityTimeout", "RedrivePolicy", "Tags"],
     ),
 ];
 
@@ -341,8 +408,15 @@ pub(super) fn resolve<'a>(
                 .entry(format!("resources of type {}", r.kind))
                 .or_default()
                 .push(r.id),
-            Some((_, ignored)) => {
-                for p in ignored.iter().filter(|p| !r.props[**p].is_null()) {
+            Some((_, emulated)) => {
+                let props = r.props.as_object().into_iter().flatten();
+                for (p, value) in
+                    props.filter(|(p, v)| !v.is_null() && !emulated.contains(&p.as_str()))
+                {
+                    // The one key selection API Gateway's WebSocket APIs offer is the one checked.
+                    if p == "ApiKeySelectionExpression" && value == "$request.header.x-api-key" {
+                        continue;
+                    }
                     skipped
                         .entry(format!("{p} of {}", r.kind))
                         .or_default()
