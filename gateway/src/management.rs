@@ -6,9 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -22,14 +22,18 @@ pub async fn handle(
     State(api): State<Arc<Api>>,
     Path(params): Path<HashMap<String, String>>,
     method: Method,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
     if params.get("stage").is_some_and(|s| *s != api.stage()) {
         return forbidden();
     }
     let id = params.get("id").map(String::as_str).unwrap_or_default();
     match method {
-        Method::POST => post(&api, id, body).await,
+        Method::POST => match read_post(&api, &headers, body).await {
+            Ok(body) => post(&api, id, body).await,
+            Err(refused) => refused,
+        },
         Method::GET => get(&api, id),
         Method::DELETE => delete(&api, id).await,
         _ => aws_error(
@@ -38,6 +42,24 @@ pub async fn handle(
             "Only POST, GET and DELETE are supported on @connections",
         ),
     }
+}
+
+/// The POST's body, read no further than the limit: anything longer gets
+/// AWS's restJson1 413 however long it is.
+async fn read_post(api: &Api, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let limit = api.config.api.max_message_bytes;
+    axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
+        let size = headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .map(|n| format!("{n} bytes"))
+            .unwrap_or_else(|| "more bytes".into());
+        aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLargeException",
+            &format!("Message of {size} exceeds the {limit} byte limit"),
+        )
+    })
 }
 
 async fn post(api: &Api, id: &str, body: Bytes) -> Response {

@@ -181,7 +181,12 @@ impl LocalCa {
             ),
         }
         // Written whole, then renamed: a function starting now never reads half a file.
-        let tmp = self.dir.join(format!("bundle.pem.{}", std::process::id()));
+        // Unique per write: gateways in one process (tests) write at once.
+        let tmp = self.dir.join(format!(
+            "bundle.pem.{}.{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         std::fs::write(&tmp, bundle).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
         Ok(path)

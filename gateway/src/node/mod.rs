@@ -76,7 +76,10 @@ impl NodeRuntime {
         ] {
             let path = hooks.join(name);
             if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-                std::fs::write(&path, text).map_err(io(&path))?;
+                // Whole or not at all: a function starting now must not read half a file.
+                let tmp = hooks.join(format!(".{name}.{}", rand::random::<u64>()));
+                std::fs::write(&tmp, text).map_err(io(&tmp))?;
+                std::fs::rename(&tmp, &path).map_err(io(&path))?;
             }
         }
         let runtime = Self {

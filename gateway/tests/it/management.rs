@@ -104,6 +104,16 @@ async fn post_limit_is_128_kb() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_payload_too_large_exception(), "{err:?}");
+    // Far beyond the limit (past any buffering limit): still AWS's restJson1 413.
+    let err = client
+        .post_to_connection()
+        .connection_id(&id)
+        .data(Blob::new("a".repeat(1024 * 1024)))
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_payload_too_large_exception(), "{err:?}");
     // The connection is untouched.
     assert_eq!(
         ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
