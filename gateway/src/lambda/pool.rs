@@ -169,7 +169,14 @@ impl Pool {
         ) {
             return None;
         }
-        let invocation = self.queue_rx.recv().await.ok()?;
+        // An invocation whose caller gave up (timed out, went away) is never
+        // started: nobody would read its answer.
+        let invocation = loop {
+            let invocation = self.queue_rx.recv().await.ok()?;
+            if !invocation.reply.is_closed() {
+                break invocation;
+            }
+        };
         if self.set(id, InstanceState::Busy) {
             return Some(invocation);
         }
@@ -285,14 +292,17 @@ mod tests {
     #[tokio::test]
     async fn the_pool_records_each_step() {
         let pool = Pool::new(2, WARM);
-        assert!(pool.submit(invocation().0).is_ok());
+        // Callers that wait: their receivers stay alive.
+        let (first, _a) = invocation();
+        let (second, _b) = invocation();
+        assert!(pool.submit(first).is_ok());
         let changes = pool.rebalance();
         assert_eq!(changes.start, vec![1]);
         assert!(pool.next(1).await.is_some());
         // Busy, and the queue is empty: nothing more to start.
         assert!(pool.rebalance().start.is_empty());
         pool.answered(1);
-        assert!(pool.submit(invocation().0).is_ok());
+        assert!(pool.submit(second).is_ok());
         assert!(
             pool.rebalance().start.is_empty(),
             "a returning instance takes it"
@@ -304,5 +314,18 @@ mod tests {
         assert_eq!((waiting.len(), ids), (1, vec![2]));
         assert!(pool.submit(invocation().0).is_err());
         assert!(pool.next(2).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn work_whose_caller_gave_up_is_skipped() {
+        let pool = Pool::new(1, WARM);
+        let (gone, answer) = invocation();
+        drop(answer);
+        let (waited, _answer) = invocation();
+        assert!(pool.submit(gone).is_ok() && pool.submit(waited).is_ok());
+        pool.rebalance();
+        let taken = pool.next(1).await.unwrap();
+        assert!(!taken.reply.is_closed(), "the one somebody waits for");
+        assert_eq!(pool.queue_rx.len(), 0);
     }
 }

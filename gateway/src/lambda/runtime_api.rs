@@ -44,11 +44,9 @@ fn accepted() -> Response {
 /// Long-polls for the next invocation: the instance asks its pool.
 async fn next(State(instance): State<Arc<Instance>>) -> Response {
     let Some(next) = instance.next().await else {
-        return runtime_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ServiceException",
-            "the instance is being stopped".into(),
-        );
+        // The instance is being stopped: like a frozen Lambda sandbox, the
+        // runtime gets no answer (an error would crash it before its kill).
+        return std::future::pending().await;
     };
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {

@@ -201,3 +201,52 @@ command = ["/nonexistent/bootstrap"]
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(gw.gateway.function("missing").unwrap().instance_count(), 0);
 }
+
+/// Messages whose callers gave up (the integration timed out) are never started,
+/// so a flood from a client that left does not starve the next one.
+#[tokio::test(flavor = "multi_thread")]
+async fn work_nobody_waits_for_is_not_started() {
+    let gw = start_with(
+        "integration_timeout_secs = 1",
+        r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+timeout_secs = 10
+max_concurrency = 1
+
+[routes]
+echo = { function = "probe", route_response = true }
+"#,
+    )
+    .await;
+    let mut flood = gw.connect("").await;
+    for _ in 0..5 {
+        flood
+            .send(Message::text(r#"{"action":"echo","do":"sleep:2500"}"#))
+            .await
+            .unwrap();
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            next_json(&mut flood).await["message"],
+            "Internal server error"
+        );
+    }
+    drop(flood);
+    // The first is still running; once it is done, the instance is free at once.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let mut next = gw.connect("").await;
+    let reply = ask(&mut next, r#"{"action":"echo"}"#).await;
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    let started = gw
+        .events()
+        .iter()
+        .filter(|e| e["requestContext"]["eventType"] == "MESSAGE")
+        .count();
+    assert_eq!(
+        started, 2,
+        "only the first of the flood and the next client's message ran"
+    );
+    gw.gateway.shutdown().await;
+}
