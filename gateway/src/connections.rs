@@ -4,11 +4,12 @@
 //! that owns it (`websocket/session.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::apigw::events::{ConnectionInfo, now_ms};
 
@@ -42,7 +43,15 @@ pub struct Connection {
     /// idle connection small.
     tx: mpsc::Sender<Box<Outbound>>,
     last_active_ms: AtomicI64,
+    /// Set when the client stopped reading: its session ends, sends fail.
+    dead: AtomicBool,
+    /// Wakes the session to end it (inline, no allocation: idle sockets stay small).
+    wake: Notify,
 }
+
+/// How long a send may wait for room in a connection's queue. A client whose
+/// queue stays full is not reading: it is closed as dead, as a POST must not hang.
+const SEND_WAIT: Duration = Duration::from_secs(3);
 
 impl Connection {
     pub fn new(info: Arc<ConnectionInfo>, tx: mpsc::Sender<Box<Outbound>>) -> Self {
@@ -51,6 +60,8 @@ impl Connection {
             info,
             tx,
             last_active_ms: AtomicI64::new(last),
+            dead: AtomicBool::new(false),
+            wake: Notify::new(),
         }
     }
 
@@ -63,9 +74,26 @@ impl Connection {
         self.last_active_ms.load(Ordering::Relaxed)
     }
 
-    /// Queues a frame; false when the connection is already closing.
+    /// Queues a frame; false when the connection is closing, or stopped reading
+    /// (its queue stayed full for `SEND_WAIT`: it is then closed as dead).
     pub async fn send(&self, message: Outbound) -> bool {
-        self.tx.send(Box::new(message)).await.is_ok()
+        if self.dead.load(Ordering::Acquire) {
+            return false;
+        }
+        match tokio::time::timeout(SEND_WAIT, self.tx.send(Box::new(message))).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                tracing::warn!(connection = %self.info.connection_id, "the client stopped reading: closing it");
+                self.dead.store(true, Ordering::Release);
+                self.wake.notify_one();
+                false
+            }
+        }
+    }
+
+    /// Resolves when the connection was found dead; its session ends then.
+    pub async fn died(&self) {
+        self.wake.notified().await
     }
 }
 

@@ -77,12 +77,12 @@ async fn serve(
             },
             message = outbound.recv() => match message.map(|m| *m) {
                 Some(Outbound::Text(text)) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if !write(&mut socket, conn, Message::Text(text.into())).await {
                         return owned(close::ABNORMAL);
                     }
                 }
                 Some(Outbound::Binary(data)) => {
-                    if socket.send(Message::Binary(data)).await.is_err() {
+                    if !write(&mut socket, conn, Message::Binary(data)).await {
                         return owned(close::ABNORMAL);
                     }
                 }
@@ -94,7 +94,18 @@ async fn serve(
             _ = &mut idle => return close_with(socket, close::GOING_AWAY).await,
             _ = &mut lifetime => return close_with(socket, close::GOING_AWAY).await,
             _ = api.shutdown.cancelled() => return close_with(socket, close::GOING_AWAY).await,
+            // It stopped reading: no closing handshake can reach it.
+            _ = conn.died() => return owned(close::ABNORMAL),
         }
+    }
+}
+
+/// Writes a frame; false when the socket failed or the client was found dead
+/// while the write waited (a client that does not read blocks it forever).
+async fn write(socket: &mut WebSocket, conn: &Connection, message: Message) -> bool {
+    tokio::select! {
+        written = socket.send(message) => written.is_ok(),
+        _ = conn.died() => false,
     }
 }
 

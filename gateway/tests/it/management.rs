@@ -240,3 +240,40 @@ c.delete_connection(ConnectionId=sys.argv[2])
         other => panic!("{other:?}"),
     }
 }
+
+/// A client that stops reading does not make POSTs hang: each answers within a
+/// bounded time, the socket is closed as dead (1006 in `$disconnect`) and its
+/// later POSTs get 410.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_closed_and_posts_do_not_hang() {
+    let gw = start(PROBE_APP).await;
+    let mut ws = gw.connect("").await;
+    let id = connection_id(&mut ws).await;
+    let client = management_client(&gw.management_endpoint()).await;
+    // From here on the client reads nothing.
+    let chunk = "x".repeat(100 * 1024);
+    let mut gone = false;
+    for _ in 0..600 {
+        let started = std::time::Instant::now();
+        let post = client
+            .post_to_connection()
+            .connection_id(&id)
+            .data(Blob::new(chunk.clone()))
+            .send();
+        let result = tokio::time::timeout(std::time::Duration::from_secs(10), post)
+            .await
+            .expect("a POST answers in bounded time");
+        assert!(started.elapsed() < std::time::Duration::from_secs(6));
+        if let Err(e) = result {
+            let e = e.into_service_error();
+            assert!(e.is_gone_exception(), "{e:?}");
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the dead client's POSTs end in 410");
+    let disconnect = gw.disconnect_of(&id).await;
+    assert_eq!(disconnect["requestContext"]["disconnectStatusCode"], 1006);
+    drop(ws);
+    gw.gateway.shutdown().await;
+}
