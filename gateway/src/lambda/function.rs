@@ -94,6 +94,7 @@ impl Function {
                     }
                 };
                 process::kill_group(running.pid);
+                process::kill_marked(&running.marker);
                 running.server.abort();
                 Ok(status)
             }

@@ -18,7 +18,13 @@ pub(super) struct Running {
     pub child: Child,
     pub pid: u32,
     pub server: JoinHandle<()>,
+    /// In the environment of the process and everything it starts: how the
+    /// instance's descendants are found when it ends, even in sessions of their own.
+    pub marker: String,
 }
+
+/// The variable that marks an instance's processes.
+const MARKER: &str = "WSGATE_INSTANCE";
 
 /// Binds a Runtime API listener for `runtime_api` and starts the process against it.
 pub(super) async fn start(
@@ -38,11 +44,18 @@ pub(super) async fn start(
         let _ = axum::serve(listener, runtime_api).await;
     });
 
+    let marker = format!(
+        "{}-{}-{instance_id}-{:016x}",
+        spec.name,
+        std::process::id(),
+        rand::random::<u64>()
+    );
     let mut cmd = Command::new(&spec.command[0]);
     cmd.args(&spec.command[1..])
         .env_clear()
         .envs(spec.process_env())
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env(MARKER, &marker)
         .env(
             "AWS_LAMBDA_LOG_STREAM_NAME",
             format!(
@@ -83,6 +96,7 @@ pub(super) async fn start(
         pid: child.id().unwrap_or_default(),
         child,
         server,
+        marker,
     })
 }
 
@@ -111,6 +125,37 @@ pub(super) fn kill_group(pid: u32) {
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
     );
+}
+
+/// Kills every process that carries an instance's marker: what a function
+/// started in a session or group of its own outlives a group kill otherwise.
+/// Lambda discards the whole sandbox; this is the nearest without cgroups.
+pub(super) fn kill_marked(marker: &str) {
+    let needle = format!("{MARKER}={marker}");
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ
+            .split(|b| *b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 /// Peak resident memory of a process, from /proc (Linux); None elsewhere.

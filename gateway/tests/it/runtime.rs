@@ -250,3 +250,45 @@ echo = { function = "probe", route_response = true }
     );
     gw.gateway.shutdown().await;
 }
+
+/// Every process an instance started ends with it, even one in a session of its
+/// own (setsid), which a process-group kill misses.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instances_descendants_end_with_it() {
+    let mark = format!("descendant-{}", std::process::id());
+    let gw = start(&format!(
+        r#"
+[functions.spawner]
+command = ["{python}", "-m", "awslambdaric", "spawner.handler"]
+working_dir = "{{pyapp}}"
+env = {{ PROBE_MARK = "{mark}" }}
+timeout_secs = 10
+
+[routes]
+"$default" = {{ function = "spawner", route_response = true }}
+"#,
+        python = python()
+    ))
+    .await;
+    let marked = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("environ")).is_ok_and(|env| {
+                    env.split(|b| *b == 0)
+                        .any(|v| v == format!("PROBE_MARK={mark}").as_bytes())
+                })
+            })
+            .count()
+    };
+    let mut ws = gw.connect("").await;
+    ws.send(Message::text("go")).await.unwrap();
+    assert_eq!(next_text(&mut ws).await, "spawned");
+    assert!(marked() >= 2, "the runtime and its detached helper run");
+    gw.gateway.shutdown().await;
+    eventually("the detached helper ends with its instance", async || {
+        marked() == 0
+    })
+    .await;
+}
