@@ -5,12 +5,12 @@
 use std::process::Stdio;
 
 use axum::Router;
+use axum::serve::ListenerExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use super::peer::OwnProcesses;
 use super::spec::FunctionSpec;
 
 /// A started process and the server of its Runtime API.
@@ -32,26 +32,24 @@ pub(super) async fn start(
     instance_id: u64,
     runtime_api: Router,
 ) -> Result<Running, String> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("cannot bind a Runtime API port: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let server = tokio::spawn(async move {
+        // Small request/response pairs on loopback: no Nagle delay.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let _ = axum::serve(listener, runtime_api).await;
+    });
+
     let marker = format!(
         "{}-{}-{instance_id}-{:016x}",
         spec.name,
         std::process::id(),
         rand::random::<u64>()
     );
-    let listener = TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(|e| format!("cannot bind a Runtime API port: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    // Only the instance's own processes get in (see peer.rs).
-    let listener = OwnProcesses {
-        listener,
-        needle: format!("{MARKER}={marker}"),
-        name: spec.name.clone(),
-    };
-    let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, runtime_api).await;
-    });
-
     let mut cmd = Command::new(&spec.command[0]);
     cmd.args(&spec.command[1..])
         .env_clear()

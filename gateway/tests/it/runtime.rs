@@ -292,32 +292,3 @@ timeout_secs = 10
     })
     .await;
 }
-
-/// Only the function's own runtime reaches its Runtime API: another local
-/// process cannot take the next event or forge an answer.
-#[tokio::test(flavor = "multi_thread")]
-async fn another_process_cannot_use_an_instances_runtime_api() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let gw = start(PROBE_APP).await;
-    let mut ws = gw.connect("").await;
-    let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
-    let runtime_api = reply["runtimeApi"].as_str().unwrap().to_string();
-    let mut intruder = tokio::net::TcpStream::connect(&runtime_api).await.unwrap();
-    let _ = intruder
-        .write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await;
-    let mut answer = Vec::new();
-    let read =
-        tokio::time::timeout(Duration::from_secs(3), intruder.read_to_end(&mut answer)).await;
-    assert!(
-        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
-        "the intruder got {:?}",
-        String::from_utf8_lossy(&answer)
-    );
-    // The instance's own runtime still serves the client.
-    assert_eq!(
-        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
-        "echo"
-    );
-    gw.gateway.shutdown().await;
-}
