@@ -66,8 +66,8 @@ static int target(struct sockaddr_in *out) {
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
     static connect_fn real;
     if (!real) real = (connect_fn)dlsym(RTLD_NEXT, "connect");
-    struct in_addr magic;
-    inet_pton(AF_INET, MAGIC, &magic);
+    /* 127.77.77.77, as MAGIC spells it, in network order. */
+    struct in_addr magic = {.s_addr = htonl(0x7F4D4D4Du)};
     if (addr && addr->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
         struct sockaddr_in to;

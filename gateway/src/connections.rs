@@ -80,7 +80,13 @@ impl Connection {
         if self.dead.load(Ordering::Acquire) {
             return false;
         }
-        match tokio::time::timeout(SEND_WAIT, self.tx.send(Box::new(message))).await {
+        // Room in the queue is the usual case: no timer for it.
+        let message = match self.tx.try_send(Box::new(message)) {
+            Ok(()) => return true,
+            Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            Err(mpsc::error::TrySendError::Full(message)) => message,
+        };
+        match tokio::time::timeout(SEND_WAIT, self.tx.send(message)).await {
             Ok(sent) => sent.is_ok(),
             Err(_) => {
                 tracing::warn!(connection = %self.info.connection_id, "the client stopped reading: closing it");

@@ -32,15 +32,17 @@ impl Validation {
     /// As on AWS, with no matching model and no `$default`, validation fails;
     /// a body that is not JSON never passes a model.
     pub fn accepts(&self, body: &str) -> bool {
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+            return false;
+        };
         let key = match &self.selector {
-            Some(selector) => selector.select(body),
+            Some(selector) => selector.select_in(&value),
             None => Some(self.fixed.clone()),
         };
         let model = key
             .and_then(|k| self.models.get(&k))
             .or_else(|| self.models.get("$default"));
-        let Some(model) = model else { return false };
-        serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| model.is_valid(&v))
+        model.is_some_and(|model| model.is_valid(&value))
     }
 }
 

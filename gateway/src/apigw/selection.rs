@@ -61,10 +61,15 @@ impl RouteSelector {
     /// or the path does not lead to a string, number or boolean.
     pub fn select(&self, message: &str) -> Option<String> {
         let value: Value = serde_json::from_str(message).ok()?;
+        self.select_in(&value)
+    }
+
+    /// The same, on a message already parsed.
+    pub fn select_in(&self, value: &Value) -> Option<String> {
         let found = self
             .path
             .iter()
-            .try_fold(&value, |v, key| v.as_object()?.get(key))?;
+            .try_fold(value, |v, key| v.as_object()?.get(key))?;
         match found {
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),

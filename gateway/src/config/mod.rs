@@ -675,6 +675,17 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_must_be_a_folder() {
+        let err = parse("[functions.f]\ncommand = [\"x\"]\nlayers = [\"no/such/layer\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("functions.f.layers") && err.contains("no/such/layer"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn request_models_are_compiled_and_named() {
         let base = "[functions.f]\ncommand = [\"x\"]\n";
         let ok = parse(&format!(

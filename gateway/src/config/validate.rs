@@ -99,6 +99,17 @@ impl Config {
             if f.max_concurrency == 0 {
                 return fail(key("max_concurrency"), "must be at least 1");
             }
+            // Lambda lays a layer out from its content; a folder that is not there
+            // would leave the function without it, silently.
+            for layer in &f.layers {
+                let folder = self.base_dir.join(layer);
+                if !folder.is_dir() {
+                    return fail(
+                        key("layers"),
+                        format!("{} is not a folder", folder.display()),
+                    );
+                }
+            }
         }
         Ok(())
     }

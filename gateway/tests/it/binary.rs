@@ -199,3 +199,32 @@ async fn a_bad_config_stops_start_up_naming_the_file_and_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
 }
+
+/// A Node handler's `console.log` lines and the error it throws reach the
+/// gateway's log under the function's name, as Lambda's logs show them.
+#[tokio::test(flavor = "multi_thread")]
+async fn node_output_and_errors_reach_the_gateway_log() {
+    use futures_util::SinkExt;
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/node-edges/src");
+    let r = run_wsgate(&format!(
+        r#"
+[functions.thrower]
+runtime = "nodejs20.x"
+handler = "throws.handler"
+working_dir = "{}"
+
+[routes]
+"$default" = {{ function = "thrower" }}
+"#,
+        src.display()
+    ))
+    .await;
+    let (mut ws, _) = connect_async(&r.url).await.unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::text("hi"))
+        .await
+        .unwrap();
+    assert_eq!(next_json(&mut ws).await["message"], "Internal server error");
+    wait_for_log(&r, "INFO\tabout to fail for").await;
+    assert!(r.log().contains("[thrower] "), "{}", r.log());
+    wait_for_log(&r, "Error: Error: Something went wrong").await;
+}
