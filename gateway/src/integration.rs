@@ -38,6 +38,8 @@ pub enum BadResponse {
     NotJson(String),
     #[error("the function's statusCode {0} is not an HTTP status")]
     BadStatus(String),
+    #[error("the function's body is marked isBase64Encoded but is not base64: {0}")]
+    NotBase64(String),
 }
 
 /// Invokes a function with an event and waits at most `timeout` for its answer.
@@ -180,7 +182,7 @@ pub fn parse_http(payload: &[u8]) -> Result<HttpResult, BadResponse> {
         Value::String(s) if value["isBase64Encoded"] == true => {
             base64::engine::general_purpose::STANDARD
                 .decode(s)
-                .unwrap_or_default()
+                .map_err(|e| BadResponse::NotBase64(e.to_string()))?
         }
         Value::String(s) => s.clone().into_bytes(),
         Value::Null => Vec::new(),
@@ -233,5 +235,7 @@ mod tests {
         assert_eq!(status(b"not json"), None);
         let r = parse_http(br#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true}"#).unwrap();
         assert_eq!(r.body, b"hi");
+        let bad = parse_http(br#"{"statusCode":200,"body":"not base64!","isBase64Encoded":true}"#);
+        assert!(matches!(bad, Err(BadResponse::NotBase64(_))), "{bad:?}");
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,7 +31,6 @@ pub fn router(api: &Arc<Api>) -> Router<()> {
         .route("/2015-03-31/functions/{name}", get(get_function))
         .route("/2015-03-31/functions/", get(list_functions))
         .route("/2015-03-31/functions", get(list_functions))
-        .layer(DefaultBodyLimit::max(MAX_PAYLOAD))
         .with_state(api.clone())
 }
 
@@ -47,8 +46,8 @@ fn find<'a>(
     name: &str,
     qualifier: Option<&str>,
 ) -> Result<&'a Arc<Function>, Box<Response>> {
-    let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
-    let (bare, version) = parse_name(&name);
+    // axum's Path has already percent-decoded it.
+    let (bare, version) = parse_name(name);
     let unknown = || {
         let aws = &api.config.aws;
         aws_error(
@@ -88,8 +87,18 @@ async fn invoke(
     Path(name): Path<String>,
     Query(q): Query<Qualifier>,
     headers: HeaderMap,
-    payload: Bytes,
+    payload: Body,
 ) -> Response {
+    // Read here, not by a body limit: the SDKs need restJson1, not a plain 413.
+    let Ok(payload) = axum::body::to_bytes(payload, MAX_PAYLOAD).await else {
+        return aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!(
+                "Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation"
+            ),
+        );
+    };
     let function = match find(&api, &name, q.qualifier.as_deref()) {
         Ok(f) => f.clone(),
         Err(response) => return *response,
@@ -99,11 +108,11 @@ async fn invoke(
     } else {
         payload
     };
-    if serde_json::from_slice::<Value>(&payload).is_err() {
+    if let Err(e) = serde_json::from_slice::<Value>(&payload) {
         return aws_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",
-            "Could not parse request body into json: the payload is not JSON",
+            &format!("Could not parse request body into json: {e}"),
         );
     }
     let kind = headers

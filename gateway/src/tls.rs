@@ -101,6 +101,24 @@ impl LocalCa {
     pub fn load_or_create(dir: &Path) -> Result<Self, TlsError> {
         let key_path = dir.join("ca.key");
         let cert_path = dir.join("ca.pem");
+        if key_path.exists() != cert_path.exists() {
+            // Half an authority: a new key would not match what clients already trust.
+            let (have, missing) = if key_path.exists() {
+                (&key_path, &cert_path)
+            } else {
+                (&cert_path, &key_path)
+            };
+            return Err(TlsError::Io {
+                path: missing.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "the local CA has {} but not this file: remove the folder to make a new one",
+                        have.display()
+                    ),
+                ),
+            });
+        }
         if key_path.exists() && cert_path.exists() {
             let text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
             let key = KeyPair::from_pem(&text).map_err(|source| TlsError::Key {
@@ -258,6 +276,16 @@ mod tests {
         let pem = std::fs::read_to_string(first.cert_path()).unwrap();
         let again = LocalCa::load_or_create(dir.path()).unwrap();
         assert_eq!(std::fs::read_to_string(again.cert_path()).unwrap(), pem);
+        let half = tempfile::tempdir().unwrap();
+        std::fs::copy(dir.path().join("ca.key"), half.path().join("ca.key")).unwrap();
+        let err = LocalCa::load_or_create(half.path())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("ca.pem") && err.contains("remove the folder"),
+            "{err}"
+        );
         let config = again
             .server_config(&["localhost".into()], &["127.0.0.1".parse().unwrap()])
             .unwrap();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -69,9 +69,20 @@ async fn next(State(instance): State<Arc<Instance>>) -> Response {
 async fn response(
     State(instance): State<Arc<Instance>>,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    if instance.finish(&id, Ok(body)) {
+    // Read here, not by a body limit: an oversize answer must fail its
+    // invocation at once, as Lambda's does, not leave it to time out.
+    let result = match axum::body::to_bytes(body, MAX_RESPONSE_BYTES).await {
+        Ok(body) => Ok(body),
+        Err(_) => Err(InvokeError::Function {
+            error_type: "Function.ResponseSizeTooLarge".into(),
+            message: format!(
+                "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+            ),
+        }),
+    };
+    if instance.finish(&id, result) {
         accepted()
     } else {
         invalid_id(&instance, &id)

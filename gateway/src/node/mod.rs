@@ -11,6 +11,13 @@ use crate::config::NodeConfig;
 const REGISTER: &str = include_str!("register.mjs");
 const RESOLVE: &str = include_str!("resolve.mjs");
 const CALLBACK: &str = include_str!("callback.mjs");
+/// What a file URL's path escapes (and a quoted NODE_OPTIONS value must not hold).
+const URL_PATH: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'%')
+    .add(b'#')
+    .add(b'?')
+    .add(b'"');
 /// From this major on, Lambda refuses callback handlers (as aws-lambda-ric 4 does).
 const NO_CALLBACKS_FROM: u32 = 24;
 
@@ -86,21 +93,26 @@ impl NodeRuntime {
             dir,
             config: config.clone(),
         };
-        let mut checked = BTreeMap::new();
-        for name in runtimes {
+        // Each Node once, however many runtimes it runs; one warning per runtime.
+        let mut versions: BTreeMap<String, String> = BTreeMap::new();
+        let names: std::collections::BTreeSet<&str> = runtimes.into_iter().collect();
+        for name in names {
             let binary = runtime.binary(name).to_string();
-            if checked.contains_key(&(binary.clone(), name.to_string())) {
-                continue;
-            }
-            let version = node_version(&binary).map_err(|message| NodeError::NoNode {
-                binary: binary.clone(),
-                runtime: name.into(),
-                message,
-            })?;
+            let version = match versions.get(&binary) {
+                Some(v) => v.clone(),
+                None => {
+                    let v = node_version(&binary).map_err(|message| NodeError::NoNode {
+                        binary: binary.clone(),
+                        runtime: name.into(),
+                        message,
+                    })?;
+                    versions.insert(binary.clone(), v.clone());
+                    v
+                }
+            };
             if let Some(warning) = mismatch(name, &binary, &version) {
                 tracing::warn!("{warning}");
             }
-            checked.insert((binary, name.to_string()), version);
         }
         Ok(runtime)
     }
@@ -129,7 +141,10 @@ impl NodeRuntime {
             ric.to_string_lossy().into_owned(),
         ];
         let register = self.dir.join("wsgate/register.mjs");
-        let import = format!("--import=file://{}", register.to_string_lossy());
+        // A file URL (spaces, `%`, `#` escaped), quoted as NODE_OPTIONS takes values.
+        let url: String =
+            percent_encoding::utf8_percent_encode(&register.to_string_lossy(), URL_PATH).collect();
+        let import = format!("--import=\"file://{url}\"");
         // The function's own NODE_OPTIONS and NODE_PATH come after ours.
         let options = match own_env.get("NODE_OPTIONS") {
             Some(own) => format!("{import} {own}"),

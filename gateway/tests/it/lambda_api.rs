@@ -117,3 +117,31 @@ command = ["{{probe}}"]
     assert_eq!(reply, r#"200 {"statusCode":200}"#);
     gw.gateway.shutdown().await;
 }
+
+/// Bad Invoke requests get Lambda's restJson1 errors, with what went wrong.
+#[tokio::test]
+async fn bad_invoke_requests_are_answered_in_lambdas_words() {
+    let gw = start(PROBE_APP).await;
+    let addr = gw.gateway.local_addr();
+    let path = "/2015-03-31/functions/probe/invocations";
+    let (status, head, body) = http(addr, "POST", path, "{not json").await;
+    assert_eq!(status, 400, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("invalidrequestcontentexception"),
+        "{head}"
+    );
+    assert!(
+        body.contains("Could not parse request body into json: key must be a string"),
+        "{body}"
+    );
+    let huge = format!("\"{}\"", "x".repeat(7 * 1024 * 1024));
+    let (status, head, _) = http(addr, "POST", path, &huge).await;
+    assert_eq!(status, 413, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("requesttoolargeexception"),
+        "{head}"
+    );
+    gw.gateway.shutdown().await;
+}

@@ -292,3 +292,17 @@ timeout_secs = 10
     })
     .await;
 }
+
+/// An answer over Lambda's 6 MB limit fails its invocation at once
+/// (`Function.ResponseSizeTooLarge`); the instance is not killed for a timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversize_answer_fails_at_once() {
+    let gw = start(PROBE_APP).await;
+    let mut ws = gw.connect("").await;
+    let pid = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].clone();
+    let reply = ask(&mut ws, r#"{"action":"echo","do":"huge"}"#).await;
+    assert_eq!(reply["message"], "Internal server error", "{reply}");
+    // The same process answers next: it was not killed for a timeout.
+    assert_eq!(ask(&mut ws, r#"{"action":"echo"}"#).await["pid"], pid);
+    gw.gateway.shutdown().await;
+}

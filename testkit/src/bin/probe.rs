@@ -3,7 +3,7 @@
 //! It appends every event it receives to `$PROBE_LOG` (one JSON line each) and
 //! behaves as the event asks: on `$connect` the query string (`status`,
 //! `protocol`, `do`), on messages the body's `do` field (`crash`, `hang`,
-//! `error`, `sleep`); otherwise it echoes the message back as a route response.
+//! `error`, `sleep`, `huge`); otherwise it echoes the message back as a route response.
 
 use std::io::Write;
 use std::time::Duration;
@@ -132,6 +132,10 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 .and_then(|b| serde_json::from_str(b).ok())
                 .unwrap_or(Value::Null);
             act(body["do"].as_str().unwrap_or_default()).await?;
+            if body["do"] == "huge" {
+                // Over Lambda's 6 MB response limit.
+                return Ok(json!({ "statusCode": 200, "body": "x".repeat(7 * 1024 * 1024) }));
+            }
             let reply = json!({
                 "echo": event["body"],
                 "routeKey": ctx["routeKey"],
