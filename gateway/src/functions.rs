@@ -158,6 +158,7 @@ fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {
         timeout: Duration::from_secs(f.timeout_secs),
         memory_mb: f.memory_mb,
         max_concurrency: f.max_concurrency,
+        reserved_concurrency: f.reserved_concurrency,
         keep_warm: KEEP_WARM,
         arn: format!(
             "arn:aws:lambda:{}:{}:function:{name}",

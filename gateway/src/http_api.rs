@@ -18,7 +18,7 @@ use crate::api::Api;
 use crate::apigw::events::{clf_time, now_ms};
 use crate::ids;
 use crate::integration::{self, IntegrationError};
-use crate::lambda::Function;
+use crate::lambda::{Function, InvokeError};
 
 /// The HTTP routes and the static folder, as a router the gateway merges in.
 pub fn router(api: &Arc<Api>) -> Router<()> {
@@ -168,6 +168,13 @@ async fn handle(
             StatusCode::SERVICE_UNAVAILABLE,
             [("content-type", "application/json")],
             r#"{"message":"Service Unavailable"}"#,
+        )
+            .into_response(),
+        // Beyond the function's concurrency: HTTP API's 429.
+        Err(IntegrationError::Invoke(_, InvokeError::Throttled { .. })) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("content-type", "application/json")],
+            r#"{"message":"Too Many Requests"}"#,
         )
             .into_response(),
         Err(e) => {

@@ -23,6 +23,11 @@ pub enum IntegrationError {
 }
 
 impl IntegrationError {
+    /// The function was throttled: beyond its concurrency.
+    pub fn is_throttle(&self) -> bool {
+        matches!(self, Self::Invoke(_, InvokeError::Throttled { .. }))
+    }
+
     /// The message of an error the function itself reported (`throw new Error("Unauthorized")`).
     pub fn function_message(&self) -> Option<&str> {
         match self {

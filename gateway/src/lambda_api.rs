@@ -25,6 +25,10 @@ const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 /// (Lambda waits about 1 and 2 minutes; locally the waits are seconds).
 const EVENT_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
 
+/// How long a throttled asynchronous invocation waits before it tries again, at first and at most.
+const THROTTLE_PAUSE: Duration = Duration::from_millis(100);
+const MAX_THROTTLE_PAUSE: Duration = Duration::from_secs(5);
+
 pub fn router(api: &Arc<Api>) -> Router<()> {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
@@ -138,7 +142,9 @@ async fn invoke(
     }
 }
 
-/// An `Event` invocation: run now, tried twice more on error.
+/// An `Event` invocation: run now, tried twice more on error. A throttled
+/// attempt is not counted: it waits (longer each time) and tries again, as
+/// Lambda keeps throttled events queued.
 async fn invoke_event(function: Arc<Function>, payload: Bytes) {
     for (attempt, delay) in std::iter::once(None)
         .chain(EVENT_RETRY_DELAYS.map(Some))
@@ -147,7 +153,17 @@ async fn invoke_event(function: Arc<Function>, payload: Bytes) {
         if let Some(delay) = delay {
             tokio::time::sleep(delay).await;
         }
-        match function.invoke(payload.clone()).await {
+        let mut pause = THROTTLE_PAUSE;
+        let result = loop {
+            match function.invoke(payload.clone()).await {
+                Err(InvokeError::Throttled { .. }) => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_THROTTLE_PAUSE);
+                }
+                other => break other,
+            }
+        };
+        match result {
             Ok(_) => return,
             Err(InvokeError::ShuttingDown) => return,
             Err(e) => tracing::warn!(
@@ -191,6 +207,7 @@ fn respond(result: Result<Bytes, InvokeError>) -> Response {
             };
             json!({ "errorType": kind, "errorMessage": e.to_string() })
         }
+        Err(e @ InvokeError::Throttled { .. }) => return throttled(&e),
         Err(e @ (InvokeError::Spawn(_) | InvokeError::ShuttingDown)) => {
             return aws_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -207,6 +224,24 @@ fn respond(result: Result<Bytes, InvokeError>) -> Response {
             ("content-type", "application/json"),
         ],
         error.to_string(),
+    )
+        .into_response()
+}
+
+/// Lambda's 429: the SDKs read it as `TooManyRequestsException` and retry it.
+fn throttled(e: &InvokeError) -> Response {
+    let body = json!({
+        "Type": "User",
+        "message": "Rate Exceeded.",
+        "Reason": e.throttle_reason(),
+    });
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [
+            ("x-amzn-errortype", "TooManyRequestsException"),
+            ("content-type", "application/json"),
+        ],
+        body.to_string(),
     )
         .into_response()
 }

@@ -167,9 +167,13 @@ pub struct FunctionConfig {
     pub timeout_secs: u64,
     #[serde(default = "default_memory")]
     pub memory_mb: u32,
-    /// How many instances may run at once (reserved concurrency).
+    /// How many instances (processes) may run at once; more work waits for one.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
+    /// Lambda's reserved concurrency: invocations in flight (waiting or running)
+    /// beyond it are throttled at once. Unset: the account's limit, 1000.
+    #[serde(default)]
+    pub reserved_concurrency: Option<usize>,
     /// The process's working directory (`LAMBDA_TASK_ROOT`); the config's folder by default.
     #[serde(default)]
     pub working_dir: Option<PathBuf>,

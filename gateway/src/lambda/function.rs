@@ -2,15 +2,16 @@
 //! asks for are started, run and settled here.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use super::instance::{Instance, KillReason};
-use super::pool::{Invocation, Pool};
+use super::pool::{Pool, Refused};
 use super::spec::FunctionSpec;
 use super::{InvokeError, process, runtime_api};
 
@@ -19,16 +20,27 @@ pub struct Function {
     pool: Arc<Pool>,
     live: Mutex<HashMap<u64, Arc<Instance>>>,
     tasks: Mutex<JoinSet<()>>,
+    born: Instant,
+    throttles: AtomicU64,
+    /// The second (since `born`, from 1) of the last throttle log line.
+    throttle_logged: AtomicU64,
 }
 
 impl Function {
     pub fn new(spec: FunctionSpec) -> Arc<Self> {
-        let pool = Arc::new(Pool::new(spec.max_concurrency, spec.keep_warm));
+        let pool = Arc::new(Pool::new(
+            spec.max_concurrency,
+            spec.concurrency_limit(),
+            spec.keep_warm,
+        ));
         let function = Arc::new(Self {
             spec: Arc::new(spec),
             pool,
             live: Mutex::default(),
             tasks: Mutex::new(JoinSet::new()),
+            born: Instant::now(),
+            throttles: AtomicU64::new(0),
+            throttle_logged: AtomicU64::new(0),
         });
         tokio::spawn(reap(Arc::downgrade(&function)));
         function
@@ -44,14 +56,39 @@ impl Function {
 
     /// Invokes the function with a JSON payload and waits for its response,
     /// starting an instance when none is free and the concurrency limit allows.
+    /// Beyond the function's concurrency an invocation is throttled at once, as Lambda does.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, InvokeError> {
         let (reply, result) = oneshot::channel();
-        if self.pool.submit(Invocation { payload, reply }).is_err() {
-            return Err(InvokeError::ShuttingDown);
+        match self.pool.submit(payload, reply) {
+            Ok(()) => {}
+            Err(Refused::Closed) => return Err(InvokeError::ShuttingDown),
+            Err(Refused::Throttled) => return Err(self.throttled()),
         }
         self.rebalance();
         // The sender is dropped only if the invocation is lost in a shutdown.
         result.await.unwrap_or(Err(InvokeError::ShuttingDown))
+    }
+
+    /// Counts a throttled invocation; a flood logs one line a second, not one per message.
+    fn throttled(&self) -> InvokeError {
+        let count = self.throttles.fetch_add(1, Ordering::Relaxed) + 1;
+        let second = self.born.elapsed().as_secs() + 1;
+        if self.throttle_logged.swap(second, Ordering::Relaxed) != second {
+            tracing::warn!(
+                "[{}] throttled: {} invocations in flight is its limit ({count} throttled so far)",
+                self.name(),
+                self.spec.concurrency_limit()
+            );
+        }
+        InvokeError::Throttled {
+            limit: self.spec.concurrency_limit(),
+            reserved: self.spec.reserved_concurrency.is_some(),
+        }
+    }
+
+    /// Invocations waiting or running now.
+    pub fn in_flight(&self) -> usize {
+        self.pool.in_flight()
     }
 
     /// Starts and stops instances as the pool decides.

@@ -12,7 +12,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use super::InvokeError;
-use super::pool::Pool;
+use super::pool::{Permit, Pool};
 use super::process;
 use super::spec::FunctionSpec;
 use crate::ids;
@@ -32,6 +32,8 @@ pub(super) struct InFlight {
     reply: oneshot::Sender<Result<Bytes, InvokeError>>,
     started: Instant,
     timer: JoinHandle<()>,
+    /// Counts against the function's concurrency until the answer is sent.
+    _permit: Permit,
 }
 
 /// An invocation as the Runtime API hands it to the process.
@@ -104,7 +106,7 @@ impl Instance {
         let payload = invocation.payload.clone();
         // Held before the response is written: if the process dies now, the
         // instance's end fails the invocation instead of losing it.
-        self.hold(request_id.clone(), invocation.reply);
+        self.hold(request_id.clone(), invocation.reply, invocation.permit);
         Some(Next {
             request_id,
             deadline_ms,
@@ -117,6 +119,7 @@ impl Instance {
         self: &Arc<Self>,
         request_id: String,
         reply: oneshot::Sender<Result<Bytes, InvokeError>>,
+        permit: Permit,
     ) {
         let timeout = self.spec.timeout;
         let me = Arc::downgrade(self);
@@ -131,6 +134,7 @@ impl Instance {
             reply,
             started: Instant::now(),
             timer,
+            _permit: permit,
         });
         // A runtime that asks for more work before answering has dropped the last invocation.
         if let Some(previous) = previous {

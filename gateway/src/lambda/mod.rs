@@ -42,4 +42,23 @@ pub enum InvokeError {
     Spawn(String),
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// As many invocations as the function's concurrency allows are already in
+    /// flight: Lambda's `TooManyRequestsException`.
+    #[error("Rate Exceeded: {limit} invocations already in flight (TooManyRequestsException)")]
+    Throttled { limit: usize, reserved: bool },
+}
+
+impl InvokeError {
+    /// Lambda's `Reason` for a throttled invocation.
+    pub fn throttle_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Throttled { reserved: true, .. } => {
+                Some("ReservedFunctionConcurrentInvocationLimitExceeded")
+            }
+            Self::Throttled {
+                reserved: false, ..
+            } => Some("ConcurrentInvocationLimitExceeded"),
+            _ => None,
+        }
+    }
 }

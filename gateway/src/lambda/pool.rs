@@ -3,7 +3,8 @@
 //! which to stop is [`plan`], a pure function of those states.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,6 +17,25 @@ use super::InvokeError;
 pub(super) struct Invocation {
     pub payload: Bytes,
     pub reply: oneshot::Sender<Result<Bytes, InvokeError>>,
+    /// Its place among the invocations in flight, given back when it is dropped.
+    pub permit: Permit,
+}
+
+/// One invocation counted against the function's concurrency, from admission
+/// until its answer is sent or it is dropped.
+pub(super) struct Permit(Arc<AtomicUsize>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Why an invocation was not queued.
+pub(super) enum Refused {
+    /// As many invocations as the function's concurrency allows are in flight.
+    Throttled,
+    Closed,
 }
 
 /// Where an instance is in its life.
@@ -90,6 +110,9 @@ pub(super) struct Pool {
     queue_rx: async_channel::Receiver<Invocation>,
     board: Mutex<Board>,
     max: usize,
+    /// Invocations waiting or running at most; beyond it Lambda throttles.
+    limit: usize,
+    in_flight: Arc<AtomicUsize>,
     keep_warm: Duration,
 }
 
@@ -101,22 +124,72 @@ pub(super) struct Changes {
 }
 
 impl Pool {
-    pub fn new(max: usize, keep_warm: Duration) -> Self {
+    /// A pool of at most `max` processes, taking at most `limit` invocations
+    /// in flight (waiting or running).
+    pub fn new(max: usize, limit: usize, keep_warm: Duration) -> Self {
+        // Admission bounds what waits; the channel's own bound is never reached.
         let (queue_tx, queue_rx) = async_channel::unbounded();
         Self {
             queue_tx,
             queue_rx,
             board: Mutex::default(),
             max,
+            limit,
+            in_flight: Arc::default(),
             keep_warm,
         }
     }
 
-    /// Queues an invocation; gives it back when the pool is closed.
-    pub fn submit(&self, invocation: Invocation) -> Result<(), Invocation> {
+    /// Admits an invocation within the concurrency limit and queues it.
+    pub fn submit(
+        &self,
+        payload: Bytes,
+        reply: oneshot::Sender<Result<Bytes, InvokeError>>,
+    ) -> Result<(), Refused> {
+        let permit = match self.admit() {
+            Some(permit) => permit,
+            None => {
+                // Work whose callers gave up still holds places: let it go, then look again.
+                self.purge_abandoned();
+                self.admit().ok_or(Refused::Throttled)?
+            }
+        };
+        let invocation = Invocation {
+            payload,
+            reply,
+            permit,
+        };
+        self.requeue(invocation).map_err(|_| Refused::Closed)
+    }
+
+    fn admit(&self) -> Option<Permit> {
+        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let permit = Permit(self.in_flight.clone());
+        (before < self.limit).then_some(permit)
+    }
+
+    /// Drops queued work nobody waits for any more; the rest keeps its order.
+    fn purge_abandoned(&self) {
+        let waiting: Vec<Invocation> = std::iter::from_fn(|| self.queue_rx.try_recv().ok())
+            .filter(|i| !i.reply.is_closed())
+            .collect();
+        for invocation in waiting {
+            if let Err(invocation) = self.requeue(invocation) {
+                let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
+            }
+        }
+    }
+
+    /// Queues an admitted invocation; gives it back when the pool is closed.
+    fn requeue(&self, invocation: Invocation) -> Result<(), Invocation> {
         self.queue_tx
             .try_send(invocation)
             .map_err(async_channel::TrySendError::into_inner)
+    }
+
+    /// Invocations waiting or running now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     /// Decides, and records the decision: new instances as Starting, the ones
@@ -181,7 +254,7 @@ impl Pool {
             return Some(invocation);
         }
         // Stopped while it waited: the work goes back for another instance.
-        if let Err(invocation) = self.submit(invocation) {
+        if let Err(invocation) = self.requeue(invocation) {
             let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
         }
         None
@@ -283,26 +356,29 @@ mod tests {
         assert_eq!(plan(&states(&[Busy]), 0, 4, WARM, now), Plan::default());
     }
 
-    fn invocation() -> (Invocation, oneshot::Receiver<Result<Bytes, InvokeError>>) {
+    type Answer = oneshot::Receiver<Result<Bytes, InvokeError>>;
+
+    /// Submits an invocation; its caller waits while the receiver lives.
+    fn submit(pool: &Pool) -> (bool, Answer) {
         let (reply, rx) = oneshot::channel();
-        let payload = Bytes::from_static(b"{}");
-        (Invocation { payload, reply }, rx)
+        let ok = pool.submit(Bytes::from_static(b"{}"), reply).is_ok();
+        (ok, rx)
     }
 
     #[tokio::test]
     async fn the_pool_records_each_step() {
-        let pool = Pool::new(2, WARM);
+        let pool = Pool::new(2, 1000, WARM);
         // Callers that wait: their receivers stay alive.
-        let (first, _a) = invocation();
-        let (second, _b) = invocation();
-        assert!(pool.submit(first).is_ok());
+        let (ok, _a) = submit(&pool);
+        assert!(ok);
         let changes = pool.rebalance();
         assert_eq!(changes.start, vec![1]);
         assert!(pool.next(1).await.is_some());
         // Busy, and the queue is empty: nothing more to start.
         assert!(pool.rebalance().start.is_empty());
         pool.answered(1);
-        assert!(pool.submit(second).is_ok());
+        let (ok, _b) = submit(&pool);
+        assert!(ok);
         assert!(
             pool.rebalance().start.is_empty(),
             "a returning instance takes it"
@@ -312,20 +388,43 @@ mod tests {
         assert_eq!(pool.instance_count(), 1);
         let (waiting, ids) = pool.close();
         assert_eq!((waiting.len(), ids), (1, vec![2]));
-        assert!(pool.submit(invocation().0).is_err());
+        assert!(!submit(&pool).0);
         assert!(pool.next(2).await.is_none());
     }
 
     #[tokio::test]
     async fn work_whose_caller_gave_up_is_skipped() {
-        let pool = Pool::new(1, WARM);
-        let (gone, answer) = invocation();
+        let pool = Pool::new(1, 1000, WARM);
+        let (ok, answer) = submit(&pool);
         drop(answer);
-        let (waited, _answer) = invocation();
-        assert!(pool.submit(gone).is_ok() && pool.submit(waited).is_ok());
+        let (ok2, _answer) = submit(&pool);
+        assert!(ok && ok2);
         pool.rebalance();
         let taken = pool.next(1).await.unwrap();
         assert!(!taken.reply.is_closed(), "the one somebody waits for");
         assert_eq!(pool.queue_rx.len(), 0);
+    }
+
+    #[tokio::test]
+    async fn beyond_the_limit_invocations_are_throttled_until_one_ends() {
+        let pool = Pool::new(1, 2, WARM);
+        let (a, answer_a) = submit(&pool);
+        let (b, _answer_b) = submit(&pool);
+        assert!(a && b);
+        let (reply, _rx) = oneshot::channel();
+        assert!(matches!(
+            pool.submit(Bytes::new(), reply),
+            Err(Refused::Throttled)
+        ));
+        assert_eq!(pool.in_flight(), 2);
+        // A caller that gave up frees its place at once, even while queued.
+        drop(answer_a);
+        let (c, _answer_c) = submit(&pool);
+        assert!(c);
+        pool.rebalance();
+        let held = pool.next(1).await.unwrap();
+        assert_eq!(pool.in_flight(), 2, "running work still counts");
+        drop(held);
+        assert_eq!(pool.in_flight(), 1);
     }
 }

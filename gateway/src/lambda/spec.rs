@@ -21,6 +21,9 @@ pub struct FunctionSpec {
     pub timeout: Duration,
     pub memory_mb: u32,
     pub max_concurrency: usize,
+    /// Lambda's reserved concurrency: invocations in flight beyond it are
+    /// throttled. Without it the account's limit applies.
+    pub reserved_concurrency: Option<usize>,
     /// An instance idle this long is stopped, as Lambda reclaims idle sandboxes.
     pub keep_warm: Duration,
     pub arn: String,
@@ -39,7 +42,15 @@ const PASSED_ON: &[&str] = &[
     "AWS_SHARED_CREDENTIALS_FILE",
 ];
 
+/// Lambda's default concurrency limit of an account: what an unreserved function may use.
+pub const ACCOUNT_CONCURRENCY: usize = 1000;
+
 impl FunctionSpec {
+    /// Invocations in flight (waiting or running) beyond which Lambda throttles.
+    pub fn concurrency_limit(&self) -> usize {
+        self.reserved_concurrency.unwrap_or(ACCOUNT_CONCURRENCY)
+    }
+
     /// The whole environment of an instance's process, but for the two
     /// variables that differ per instance (the Runtime API, the log stream).
     pub fn process_env(&self) -> Vec<(String, String)> {

@@ -16,12 +16,14 @@ use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AwsConfig, SqsMappingConfig};
-use crate::lambda::Function;
+use crate::lambda::{Function, InvokeError};
 
 /// SQS returns at most ten messages per receive.
 const MAX_RECEIVE: usize = 10;
 /// Long polling, as Lambda's pollers do.
 const LONG_POLL_SECS: i32 = 20;
+/// How long a poller whose batch was throttled waits before it receives again.
+const THROTTLE_BACKOFF: Duration = Duration::from_secs(1);
 
 pub struct EventSource {
     pub mapping: SqsMappingConfig,
@@ -185,6 +187,13 @@ impl EventSource {
             .collect();
         let name = self.function.name();
         let failed = match self.function.invoke(Bytes::from(event.to_string())).await {
+            Err(e @ InvokeError::Throttled { .. }) => {
+                // As Lambda's pollers: the batch goes back to the queue (visible
+                // again after its visibility timeout) and this poller backs off.
+                tracing::debug!(queue = %url, function = %name, "batch of {} throttled, will be retried: {e}", batch.len());
+                sleep(THROTTLE_BACKOFF).await;
+                return;
+            }
             Err(e) => {
                 tracing::warn!(queue = %url, function = %name, "batch of {} failed, will be retried: {e}", batch.len());
                 return;

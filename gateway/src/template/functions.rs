@@ -78,13 +78,16 @@ pub(super) fn functions(
                     .collect()
             })
             .unwrap_or_default();
+        // Reserved concurrency both caps the processes and throttles beyond it (0: always).
+        let reserved = number(p, "ReservedConcurrentExecutions", &at)?.map(|n| n as usize);
         let config = FunctionConfig {
             command,
             runtime: Some(runtime),
             env,
             timeout_secs: number(p, "Timeout", &at)?.unwrap_or(3),
             memory_mb: number(p, "MemorySize", &at)?.unwrap_or(128) as u32,
-            max_concurrency: number(p, "ReservedConcurrentExecutions", &at)?.unwrap_or(10) as usize,
+            max_concurrency: reserved.map_or(10, |n| n.max(1)),
+            reserved_concurrency: reserved,
             working_dir,
             handler: Some(handler),
             layers: function_layers(res, p, &at, f.id, base, warnings),

@@ -43,7 +43,10 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
         }
         Ok(_) => {}
         Err(e) => {
-            tracing::warn!(connection = %id, route = %route.key, "{e}");
+            // A throttle is logged by the function, once a second, not per message.
+            if !e.is_throttle() {
+                tracing::warn!(connection = %id, route = %route.key, "{e}");
+            }
             let frame = errors::internal_error_frame(id, &request_id);
             conn.send(Outbound::Text(frame)).await;
         }

@@ -20,4 +20,5 @@ mod readme;
 mod runtime;
 mod sqs;
 mod template;
+mod throttle;
 mod tls;

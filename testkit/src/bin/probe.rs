@@ -46,8 +46,8 @@ async fn act(what: &str) -> Result<(), Error> {
     }
 }
 
-/// SQS mode: each record's body says what to do (`ok`, `fail`, `crash-once`,
-/// `hang-once`); handled records are logged as `{"handled": body}`.
+/// SQS mode: each record's body says what to do (`ok`, `fail`, `sleep:MS`,
+/// `crash-once`, `hang-once`); handled records are logged as `{"handled": body}`.
 async fn sqs(records: &[Value]) -> Result<Value, Error> {
     let mut failures = Vec::new();
     for r in records {
@@ -69,6 +69,9 @@ async fn sqs(records: &[Value]) -> Result<Value, Error> {
             {
                 act(once).await?;
             }
+        }
+        if what.starts_with("sleep:") {
+            act(what).await?;
         }
         if what == "fail" {
             failures.push(serde_json::json!({ "itemIdentifier": r["messageId"] }));
@@ -154,6 +157,14 @@ async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
                 "stageVariables": event["stageVariables"],
             });
             Ok(json!({ "statusCode": 200, "body": reply.to_string() }))
+        }
+        // An HTTP API request: `?do=` as on $connect.
+        None if ctx["http"].is_object() => {
+            act(event["queryStringParameters"]["do"]
+                .as_str()
+                .unwrap_or_default())
+            .await?;
+            Ok(json!({ "statusCode": 200, "body": "done" }))
         }
         _ => Ok(json!({ "statusCode": 200 })),
     }

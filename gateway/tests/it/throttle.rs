@@ -1,0 +1,225 @@
+//! Beyond a function's concurrency, work is throttled at once in AWS's shapes
+//! (the WebSocket error frame, HTTP API's 429, Lambda's TooManyRequestsException,
+//! an SQS batch back in its queue), never queued without bound.
+
+use std::time::Duration;
+
+use futures_util::SinkExt;
+use serde_json::json;
+use testkit::Moto;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::common::*;
+
+/// A function that takes 30 s, limited to 2 in flight, with a 2 s timeout.
+const SLOW: &str = r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+timeout_secs = 2
+max_concurrency = 2
+reserved_concurrency = 2
+
+[routes]
+echo = { function = "probe", route_response = true }
+
+[http.routes]
+"POST /work" = { function = "probe" }
+"#;
+
+fn messages_started(gw: &TestGateway) -> usize {
+    gw.events()
+        .iter()
+        .filter(|e| e["requestContext"]["eventType"] == "MESSAGE")
+        .count()
+}
+
+/// 20 000 frames from a client that then leaves: all but the first two are
+/// throttled at once; nothing more starts for it, and the next client is
+/// answered as soon as the two running ones end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_is_throttled_and_the_next_client_is_served() {
+    let gw = start(SLOW).await;
+    let function = gw.gateway.function("probe").unwrap();
+    let mut flood = gw.connect("").await;
+    let slow = Message::text(r#"{"action":"echo","do":"sleep:30000"}"#);
+    for _ in 0..20_000 {
+        flood.feed(slow.clone()).await.unwrap();
+    }
+    flood.flush().await.unwrap();
+    // Every throttled frame is answered at once with API Gateway's error frame.
+    let mut errors = 0;
+    while errors < 19_998 {
+        let frame = next_json(&mut flood).await;
+        assert_eq!(frame["message"], "Internal server error", "{frame}");
+        errors += 1;
+    }
+    assert!(
+        function.in_flight() <= 2,
+        "{} in flight",
+        function.in_flight()
+    );
+    drop(flood);
+
+    // The two that ran time out; nothing else of the flood ever starts.
+    eventually("the flood's two invocations ended", async || {
+        function.in_flight() == 0
+    })
+    .await;
+    let mut next = gw.connect("").await;
+    let reply = ask(&mut next, r#"{"action":"echo"}"#).await;
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    assert_eq!(
+        messages_started(&gw),
+        3,
+        "two of the flood, then the next client's"
+    );
+    assert!(function.instance_count() <= 2);
+    gw.gateway.shutdown().await;
+}
+
+/// HTTP API answers 429 beyond the function's concurrency; the Lambda API
+/// answers TooManyRequestsException, which the aws CLI reports by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_and_lambda_callers_get_429() {
+    let gw = start(SLOW).await;
+    let function = gw.gateway.function("probe").unwrap();
+    let addr = gw.gateway.local_addr();
+    // Two slow calls take both places.
+    let busy: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(http(addr, "POST", "/work?do=sleep:30000", "")))
+        .collect();
+    eventually("two in flight", async || function.in_flight() == 2).await;
+
+    let (status, head, body) = http(addr, "POST", "/work", "").await;
+    assert_eq!(status, 429, "{head}");
+    assert_eq!(body, r#"{"message":"Too Many Requests"}"#);
+
+    let endpoint = format!("http://{addr}");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    // One attempt: the CLI would otherwise retry until the slow ones time out.
+    let output = tokio::process::Command::new(testkit::venv_program("aws"))
+        .args([
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            &endpoint,
+            "--function-name",
+            "probe",
+            "--payload",
+            "{}",
+            out.to_str().unwrap(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TooManyRequestsException"), "{stderr}");
+    assert!(stderr.contains("Rate Exceeded."), "{stderr}");
+
+    let path = "/2015-03-31/functions/probe/invocations";
+    let (status, head, body) = http(addr, "POST", path, "{}").await;
+    assert_eq!(status, 429, "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("x-amzn-errortype: toomanyrequestsexception"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        body["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded",
+        "{body}"
+    );
+    for call in busy {
+        let (status, _, _) = call.await.unwrap();
+        assert_eq!(status, 500, "the slow calls time out");
+    }
+    gw.gateway.shutdown().await;
+}
+
+/// An SQS batch that is throttled goes back to its queue and is delivered
+/// later; nothing reaches the DLQ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_sqs_batch_is_delivered_later() {
+    let moto = Moto::start();
+    let gw = start(&format!(
+        r#"
+[aws]
+endpoint_url = "{endpoint}"
+
+[functions.probe]
+command = ["{{probe}}"]
+env = {{ PROBE_LOG = "{{log}}" }}
+timeout_secs = 2
+reserved_concurrency = 1
+
+[[sqs]]
+function = "probe"
+queue = "Work"
+batch_size = 1
+max_concurrency = 3
+
+[[provision.queues]]
+name = "Work"
+visibility_timeout_secs = 3
+dead_letter = {{ name = "Work-DLQ", max_receive_count = 10 }}
+"#,
+        endpoint = moto.endpoint()
+    ))
+    .await;
+    let sdk = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let url = queue_url(&sdk, "Work").await;
+    let bodies: Vec<String> = (0..3)
+        .map(|i| json!({"do":"sleep:1000","id":i}).to_string())
+        .collect();
+    for body in &bodies {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    eventually("every message handled", async || {
+        bodies
+            .iter()
+            .all(|b| gw.events().iter().any(|e| e["handled"] == *b))
+    })
+    .await;
+    let received_again = gw
+        .events()
+        .iter()
+        .filter(|e| e["Records"].is_array())
+        .any(|e| e["Records"][0]["attributes"]["ApproximateReceiveCount"] != "1");
+    assert!(received_again, "a throttled batch came back from the queue");
+    for b in &bodies {
+        let times = gw.events().iter().filter(|e| e["handled"] == *b).count();
+        assert_eq!(times, 1, "{b}");
+    }
+    let dlq = queue_url(&sdk, "Work-DLQ").await;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(dlq)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs
+            .attributes
+            .unwrap()
+            .values()
+            .next()
+            .map(String::as_str),
+        Some("0")
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    gw.gateway.shutdown().await;
+}
