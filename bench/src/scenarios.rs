@@ -138,13 +138,25 @@ pub async fn pushes(
             }
         }));
     }
+    // Signed as an SDK signs (a signature holds 5 minutes), ahead of the clock.
+    let body = b"{\"push\":true}";
+    let base = format!("http://{}/bench/@connections/", server.addr);
+    let host = server.addr.to_string();
+    let ids: Vec<(hyper::Uri, Vec<(String, String)>)> = ids
+        .iter()
+        .map(|id| {
+            let url = format!("{base}{id}");
+            let headers =
+                testkit::sigv4_headers("POST", &url, &[("host", &host)], body, "execute-api");
+            (url.parse().expect("a URI"), headers)
+        })
+        .collect();
     let ids = Arc::new(ids);
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
         let ids = ids.clone();
-        let base = format!("http://{}/bench/@connections/", server.addr);
         tasks.push(tokio::spawn(async move {
             let http =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -152,11 +164,13 @@ pub async fn pushes(
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
             let mut i = c;
             while Instant::now() < deadline {
-                let uri: hyper::Uri = format!("{base}{}", ids[i % ids.len()])
-                    .parse()
-                    .expect("a URI");
+                let (uri, signed) = &ids[i % ids.len()];
                 i += clients;
-                let request = hyper::Request::post(uri)
+                let mut request = hyper::Request::post(uri.clone());
+                for (k, v) in signed {
+                    request = request.header(k.as_str(), v.as_str());
+                }
+                let request = request
                     .body(http_body_util::Full::new(bytes::Bytes::from_static(
                         b"{\"push\":true}",
                     )))

@@ -20,7 +20,7 @@ use crate::apigw::errors::aws_error;
 use crate::lambda::{Function, InvokeError};
 
 /// Lambda's limit on a synchronous request's payload.
-const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
+pub const MAX_PAYLOAD: usize = 6 * 1024 * 1024;
 /// An asynchronous invocation that fails is tried twice more, as Lambda does
 /// (Lambda waits about 1 and 2 minutes; locally the waits are seconds).
 const EVENT_RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
@@ -95,13 +95,7 @@ async fn invoke(
 ) -> Response {
     // Read here, not by a body limit: the SDKs need restJson1, not a plain 413.
     let Ok(payload) = axum::body::to_bytes(payload, MAX_PAYLOAD).await else {
-        return aws_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLargeException",
-            &format!(
-                "Request must be smaller than {MAX_PAYLOAD} bytes for the InvokeFunction operation"
-            ),
-        );
+        return too_large(&headers, MAX_PAYLOAD);
     };
     let function = match find(&api, &name, q.qualifier.as_deref()) {
         Ok(f) => f.clone(),
@@ -226,6 +220,15 @@ fn respond(result: Result<Bytes, InvokeError>) -> Response {
         error.to_string(),
     )
         .into_response()
+}
+
+/// Lambda's 413 for a payload over its limit.
+pub fn too_large(_: &HeaderMap, limit: usize) -> Response {
+    aws_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestTooLargeException",
+        &format!("Request must be smaller than {limit} bytes for the InvokeFunction operation"),
+    )
 }
 
 /// Lambda's 429: the SDKs read it as `TooManyRequestsException` and retry it.

@@ -28,6 +28,8 @@
 //! management.rs      @connections POST / GET / DELETE
 //! http_api.rs        HTTP routes (payload 2.0) and static files beside the API
 //! lambda_api.rs      the Lambda API: Invoke, GetFunction, ListFunctions
+//! auth.rs            SigV4 on @connections and the Lambda API: the known credentials
+//! sigv4.rs           SigV4 itself, no I/O: the canonical request, the signature
 //! apigw/             API Gateway's shapes, no I/O: events, route selection,
 //!                    authorizer policies, handshake headers, error bodies
 //! lambda/            functions as processes: function.rs · pool.rs · instance.rs ·
@@ -64,6 +66,7 @@
 
 mod api;
 mod apigw;
+mod auth;
 pub mod config;
 mod connections;
 mod dirs;
@@ -82,6 +85,7 @@ mod provision;
 mod routes;
 mod sdk;
 mod server;
+mod sigv4;
 mod sqs;
 pub mod template;
 mod tls;

@@ -54,6 +54,9 @@ struct Args {
     /// DynamoDB/SQS endpoint, overriding `aws.endpoint_url`; `aws` means real AWS.
     #[arg(long, env = "WSGATE_AWS_ENDPOINT_URL")]
     aws_endpoint_url: Option<String>,
+    /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
+    #[arg(long, env = "WSGATE_NO_SIGV4")]
+    no_sigv4: bool,
 }
 
 #[tokio::main]
@@ -102,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
         config.aws.endpoint_url = endpoint.clone();
         for other in &mut more {
             other.aws.endpoint_url = endpoint.clone();
+        }
+    }
+    if args.no_sigv4 {
+        config.api.sigv4 = false;
+        for other in &mut more {
+            other.api.sigv4 = false;
         }
     }
     // Signal handlers before "ready", so a signal right after start-up is not fatal.

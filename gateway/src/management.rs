@@ -48,18 +48,23 @@ pub async fn handle(
 /// AWS's restJson1 413 however long it is.
 async fn read_post(api: &Api, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
     let limit = api.config.api.max_message_bytes;
-    axum::body::to_bytes(body, limit + 1).await.map_err(|_| {
-        let size = headers
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .map(|n| format!("{n} bytes"))
-            .unwrap_or_else(|| "more bytes".into());
-        aws_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PayloadTooLargeException",
-            &format!("Message of {size} exceeds the {limit} byte limit"),
-        )
-    })
+    axum::body::to_bytes(body, limit + 1)
+        .await
+        .map_err(|_| too_large(headers, limit))
+}
+
+/// AWS's 413 for a body over the limit (its size as the client declared it).
+pub fn too_large(headers: &HeaderMap, limit: usize) -> Response {
+    let size = headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .map(|n| format!("{n} bytes"))
+        .unwrap_or_else(|| "more bytes".into());
+    aws_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PayloadTooLargeException",
+        &format!("Message of {size} exceeds the {limit} byte limit"),
+    )
 }
 
 async fn post(api: &Api, id: &str, body: Bytes) -> Response {

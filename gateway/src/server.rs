@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
@@ -15,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::api::Api;
 use crate::apigw::errors;
+use crate::auth::{Gate, Verifier, require_sigv4};
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::lambda::Function;
@@ -237,13 +239,34 @@ fn router(api: &Arc<Api>) -> Router {
     // Bodies above the POST limit must still reach the handler to get AWS's 413.
     let body_limit = api.config.api.max_message_bytes * 2 + 1024;
     let limit = DefaultBodyLimit::max(body_limit);
-    Router::new()
-        .route("/{stage}", get(websocket::upgrade))
+    let mut management = Router::new()
         .route("/{stage}/@connections/{id}", any(management::handle))
         .route("/@connections/{id}", any(management::handle))
+        .with_state(api.clone());
+    let mut lambda = lambda_api::router(api);
+    if api.config.api.sigv4 {
+        let verifier = Arc::new(Verifier::new(&api.config.aws.region));
+        let gate = |service, max_body, too_large| Gate {
+            verifier: verifier.clone(),
+            service,
+            max_body,
+            too_large,
+        };
+        let signed_by = gate(
+            "execute-api",
+            api.config.api.max_message_bytes,
+            management::too_large,
+        );
+        management = management.layer(from_fn_with_state(signed_by, require_sigv4));
+        let signed_by = gate("lambda", lambda_api::MAX_PAYLOAD, lambda_api::too_large);
+        lambda = lambda.layer(from_fn_with_state(signed_by, require_sigv4));
+    }
+    Router::new()
+        .route("/{stage}", get(websocket::upgrade))
         .fallback(|| async { errors::forbidden() })
         .with_state(api.clone())
+        .merge(management)
         .layer(limit)
         .merge(http_api::router(api).layer(limit))
-        .merge(lambda_api::router(api))
+        .merge(lambda)
 }

@@ -108,3 +108,58 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// SigV4 headers for a request, as an AWS SDK would sign it with `test`/`test`
+/// in us-east-1: `service` is `execute-api` for `@connections`, `lambda` for
+/// the Lambda API. For raw HTTP clients (tests, the benchmark).
+pub fn sigv4_headers(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    service: &str,
+) -> Vec<(String, String)> {
+    sigv4_headers_at(
+        method,
+        url,
+        headers,
+        body,
+        service,
+        std::time::SystemTime::now(),
+    )
+}
+
+/// [`sigv4_headers`] at a given time (a signature is valid for 5 minutes either side).
+pub fn sigv4_headers_at(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    service: &str,
+    time: std::time::SystemTime,
+) -> Vec<(String, String)> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let identity =
+        aws_credential_types::Credentials::new("test", "test", None, None, "testkit").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name(service)
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let request = SignableRequest::new(
+        method,
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .expect("a signable request");
+    let (instructions, _) = sign(request, &params).expect("signed").into_parts();
+    instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

@@ -98,6 +98,8 @@ pub struct ApiConfig {
     pub stage_variables: BTreeMap<String, String>,
     /// API keys a `$connect` with `api_key_required` accepts in `x-api-key`.
     pub api_keys: Vec<String>,
+    /// `@connections` and the Lambda API take only SigV4-signed requests, as on AWS.
+    pub sigv4: bool,
 }
 
 impl Default for ApiConfig {
@@ -114,6 +116,7 @@ impl Default for ApiConfig {
             max_message_bytes: 128 * 1024,
             stage_variables: BTreeMap::new(),
             api_keys: Vec::new(),
+            sigv4: true,
         }
     }
 }

@@ -73,9 +73,9 @@ async fn response(
 ) -> Response {
     // Read here, not by a body limit: an oversize answer must fail its
     // invocation at once, as Lambda's does, not leave it to time out.
-    let result = match axum::body::to_bytes(body, MAX_RESPONSE_BYTES).await {
-        Ok(body) => Ok(body),
-        Err(_) => Err(InvokeError::Function {
+    let result = match read_within(body, MAX_RESPONSE_BYTES).await {
+        Some(body) => Ok(body),
+        None => Err(InvokeError::Function {
             error_type: "Function.ResponseSizeTooLarge".into(),
             message: format!(
                 "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
@@ -87,6 +87,25 @@ async fn response(
     } else {
         invalid_id(&instance, &id)
     }
+}
+
+/// The body, or None when it is over `limit`. The rest of an oversize body is
+/// still read (and dropped) so the runtime gets its answer on an intact
+/// connection instead of a reset, which some runtimes treat as fatal.
+async fn read_within(body: Body, limit: usize) -> Option<Bytes> {
+    use futures_util::StreamExt;
+    let mut body = body.into_data_stream();
+    let mut kept = bytes::BytesMut::new();
+    let mut over = false;
+    while let Some(Ok(chunk)) = body.next().await {
+        if !over && kept.len() + chunk.len() <= limit {
+            kept.extend_from_slice(&chunk);
+        } else {
+            over = true;
+            kept = bytes::BytesMut::new();
+        }
+    }
+    (!over).then(|| kept.freeze())
 }
 
 async fn error(

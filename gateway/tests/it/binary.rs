@@ -10,9 +10,9 @@ use tokio_tungstenite::connect_async;
 
 use crate::common::*;
 
-struct Running {
-    child: Child,
-    url: String,
+pub struct Running {
+    pub child: Child,
+    pub url: String,
     log: Arc<Mutex<String>>,
     dir: tempfile::TempDir,
 }
@@ -39,6 +39,11 @@ echo = { function = "probe", route_response = true }
 "#;
 
 async fn run_wsgate(extra: &str) -> Running {
+    run_wsgate_with(extra, &[], &[]).await
+}
+
+/// The binary with more arguments and environment variables.
+pub async fn run_wsgate_with(extra: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("wsgate.toml");
     std::fs::write(
@@ -49,6 +54,8 @@ async fn run_wsgate(extra: &str) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wsgate"))
         .arg("--config")
         .arg(&config)
+        .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

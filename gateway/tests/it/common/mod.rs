@@ -239,10 +239,48 @@ pub async fn http(
     path: &str,
     body: &str,
 ) -> (u16, String, String) {
+    // Signed as an SDK signs, where AWS wants it.
+    let service = if path.contains("@connections") {
+        Some("execute-api")
+    } else if path.starts_with("/2015-03-31/") {
+        Some("lambda")
+    } else {
+        None
+    };
+    let host = addr.to_string();
+    let headers = match service {
+        Some(service) => testkit::sigv4_headers(
+            method,
+            &format!("http://{host}{path}"),
+            &[("host", &host)],
+            body.as_bytes(),
+            service,
+        ),
+        None => Vec::new(),
+    };
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    http_with(addr, method, path, &headers, body).await
+}
+
+/// A raw HTTP/1.1 request with these extra headers (none added for signing).
+pub async fn http_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
