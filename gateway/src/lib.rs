@@ -13,7 +13,9 @@
 //! ```text
 //! main.rs            CLI → Config | template → Gateway
 //! server.rs          Gateway::start / shutdown: the listener, the router, the lifecycle
-//! listener.rs        one port for plain HTTP and TLS, told apart by the first byte
+//! listener.rs        one port for plain HTTP and TLS, told apart by the first byte;
+//!                    client sockets counted against the open-file limit
+//! serve.rs           HTTP/1.1 on each connection: upgrades, the request-head timeout
 //! tls.rs             the local certificate authority and this run's certificate
 //! api.rs             the shared state: limits, routes, functions, connections, shutdown
 //! routes.rs          routes bound to functions; route selection; $connect's authorizer
@@ -84,6 +86,7 @@ mod node;
 mod provision;
 mod routes;
 mod sdk;
+mod serve;
 mod server;
 mod sigv4;
 mod sqs;

@@ -8,7 +8,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +22,7 @@ use crate::lambda::Function;
 use crate::listener::DualListener;
 use crate::routes::Routes;
 use crate::sqs::EventSource;
-use crate::{functions, http_api, ids, lambda_api, management, websocket};
+use crate::{functions, http_api, ids, lambda_api, management, serve, websocket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -120,26 +119,15 @@ impl Gateway {
         }
         let app = router(&api);
         let stop = api.shutdown.clone();
+        let head_timeout = Duration::from_secs(api.config.api.header_timeout_secs);
         let listener = DualListener::new(
             listener,
             tls.as_ref().map(|t| t.server.clone()),
+            crate::listener::client_socket_limit(),
+            head_timeout,
             stop.clone(),
-        )
-        .map_err(|source| StartError::Bind {
-            addr: listen,
-            source,
-        })?;
-        let server = tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            // Tapped only so ConnectInfo gets the peer's address from this listener.
-            let listener = listener.tap_io(|_| {});
-            let result = axum::serve(listener, service)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await;
-            if let Err(e) = result {
-                tracing::error!("the gateway's listener failed: {e}");
-            }
-        });
+        );
+        let server = tokio::spawn(serve::serve(listener, app, head_timeout, stop));
         tracing::info!(
             "wsgate listening: ws://{addr}/{stage} (management API http://{addr}/{stage}/@connections)",
             stage = api.stage()

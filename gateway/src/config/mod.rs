@@ -100,6 +100,9 @@ pub struct ApiConfig {
     pub api_keys: Vec<String>,
     /// `@connections` and the Lambda API take only SigV4-signed requests, as on AWS.
     pub sigv4: bool,
+    /// A client must send its whole request head (the WebSocket handshake, an
+    /// HTTP request) within this time, or its connection is closed.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for ApiConfig {
@@ -117,6 +120,7 @@ impl Default for ApiConfig {
             stage_variables: BTreeMap::new(),
             api_keys: Vec::new(),
             sigv4: true,
+            header_timeout_secs: 10,
         }
     }
 }

@@ -22,7 +22,7 @@ impl Running {
         self.dir.path().join("events.jsonl")
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 }
@@ -44,6 +44,16 @@ async fn run_wsgate(extra: &str) -> Running {
 
 /// The binary with more arguments and environment variables.
 pub async fn run_wsgate_with(extra: &str, args: &[&str], env: &[(&str, &str)]) -> Running {
+    run_wsgate_limited(extra, args, env, None).await
+}
+
+/// … and at most `nofile` open files (soft and hard limit), as `ulimit -n` sets.
+pub async fn run_wsgate_limited(
+    extra: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    nofile: Option<u64>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("wsgate.toml");
     std::fs::write(
@@ -51,7 +61,8 @@ pub async fn run_wsgate_with(extra: &str, args: &[&str], env: &[(&str, &str)]) -
         config_text("", extra, &dir.path().join("events.jsonl")),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wsgate"));
+    command
         .arg("--config")
         .arg(&config)
         .args(args)
@@ -59,9 +70,17 @@ pub async fn run_wsgate_with(extra: &str, args: &[&str], env: &[(&str, &str)]) -
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        .kill_on_drop(true);
+    if let Some(n) = nofile {
+        // SAFETY: only setrlimit, async-signal-safe, runs between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                use nix::sys::resource::{Resource, setrlimit};
+                setrlimit(Resource::RLIMIT_NOFILE, n, n).map_err(std::io::Error::from)
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
     let log = Arc::new(Mutex::new(String::new()));
     let sink = log.clone();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();

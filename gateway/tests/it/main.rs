@@ -12,6 +12,7 @@ mod browser;
 mod cdk;
 mod connect;
 mod lambda_api;
+mod limits;
 mod localstack;
 mod management;
 mod messages;
