@@ -23,8 +23,9 @@
 //! hosts.rs           the execute-api host name inside function processes (LD_PRELOAD)
 //! layers.rs          Lambda layers as /opt lays them out, through each runtime's variables
 //! node/              nodejs* functions: aws-lambda-ric, the SDK from the runtime folder
-//! websocket/         handshake.rs ($connect, authorizer) · session.rs (frames, limits,
-//!                    close, $disconnect) · dispatch.rs (one message: route → reply)
+//! websocket/         upgrade.rs (RFC 6455's HTTP side) · handshake.rs ($connect,
+//!                    authorizer) · session.rs (frames, limits, close, $disconnect) ·
+//!                    dispatch.rs (one message: route → reply)
 //! integration.rs     invoke within the timeout; proxy responses (routes, HTTP, authorizer)
 //! connections.rs     open connections by id; the channel into each session; close codes
 //! management.rs      @connections POST / GET / DELETE

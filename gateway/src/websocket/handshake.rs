@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::session;
+use super::upgrade::Upgrade;
 use crate::api::Api;
 use crate::apigw::authorizer::{self, Decision};
 use crate::apigw::events::{self, ConnectionInfo, HandshakeRequest, now_ms};
@@ -25,19 +26,19 @@ pub async fn upgrade(
     State(api): State<Arc<Api>>,
     Path(stage): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    header_map: HeaderMap,
     RawQuery(query): RawQuery,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    request: Request,
 ) -> Response {
     if stage != api.stage() {
         return errors::forbidden();
     }
-    let ws = match ws {
+    let (mut parts, _) = request.into_parts();
+    let ws = match Upgrade::from_parts(&mut parts) {
         Ok(ws) => ws,
-        Err(rejection) => return rejection.into_response(),
+        Err(refused) => return *refused,
     };
     let now = now_ms();
-    let (mut info, request) = describe(&api, peer, &header_map, query.as_deref(), now);
+    let (mut info, request) = describe(&api, peer, &parts.headers, query.as_deref(), now);
     let mut protocol = None;
     if let Some(connect) = &api.routes.connect {
         match run_connect(&api, connect, &mut info, &request, now).await {
@@ -153,34 +154,30 @@ async fn authorize(
 }
 
 /// Registers the connection and answers 101; the session takes it from there.
-fn accept(
-    api: Arc<Api>,
-    ws: WebSocketUpgrade,
-    info: ConnectionInfo,
-    protocol: Option<String>,
-) -> Response {
+fn accept(api: Arc<Api>, ws: Upgrade, info: ConnectionInfo, protocol: Option<String>) -> Response {
     let limits = &api.config.api;
     // Small buffers: a socket that waits should cost little memory.
-    let mut ws = ws
-        .max_frame_size(limits.max_frame_bytes)
-        .max_message_size(limits.max_message_bytes)
+    let config = WebSocketConfig::default()
+        .max_frame_size(Some(limits.max_frame_bytes))
+        .max_message_size(Some(limits.max_message_bytes))
         .read_buffer_size(4096)
         .write_buffer_size(0);
-    if let Some(protocol) = protocol {
-        ws = ws.protocols([protocol]);
-    }
     // Registered before the 101 goes out: a push that follows $connect at once
     // waits in the channel instead of finding no connection (and a 410).
     let (tx, rx) = mpsc::channel(64);
     let conn = Arc::new(Connection::new(Arc::new(info), tx));
     api.connections.insert(conn.clone());
     let failed = (api.clone(), conn.info.connection_id.clone());
-    ws.on_failed_upgrade(move |e| {
-        tracing::warn!(connection = %failed.1, "upgrade failed: {e}");
-        failed.0.connections.remove(&failed.1);
-    })
-    .on_upgrade(move |socket| {
-        let sessions = api.sessions.clone();
-        sessions.track_future(session::run(api, socket, conn, rx))
-    })
+    ws.accept(
+        protocol.as_deref(),
+        config,
+        move |socket| {
+            let sessions = api.sessions.clone();
+            sessions.track_future(session::run(api, socket, conn, rx))
+        },
+        move |e| {
+            tracing::warn!(connection = %failed.1, "upgrade failed: {e}");
+            failed.0.connections.remove(&failed.1);
+        },
+    )
 }

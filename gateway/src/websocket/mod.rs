@@ -5,5 +5,6 @@
 mod dispatch;
 mod handshake;
 mod session;
+mod upgrade;
 
 pub use handshake::upgrade;

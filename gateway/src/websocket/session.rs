@@ -6,20 +6,27 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::dispatch;
+use super::upgrade::Socket;
 use crate::api::Api;
 use crate::apigw::events::{self, now_ms};
 use crate::connections::{Connection, Outbound, close};
 use crate::{ids, integration};
 
+/// How long a closing handshake may take.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
 /// A connection's life after the handshake.
 pub async fn run(
     api: Arc<Api>,
-    socket: WebSocket,
+    socket: Socket,
     conn: Arc<Connection>,
     rx: mpsc::Receiver<Box<Outbound>>,
 ) {
@@ -41,7 +48,7 @@ pub async fn run(
 /// Moves frames until the connection ends; returns the close status and reason.
 async fn serve(
     api: &Arc<Api>,
-    mut socket: WebSocket,
+    mut socket: Socket,
     conn: &Arc<Connection>,
     mut outbound: mpsc::Receiver<Box<Outbound>>,
 ) -> (u16, String) {
@@ -51,7 +58,7 @@ async fn serve(
     let mut lifetime = pin!(sleep(limits.max_lifetime()));
     loop {
         tokio::select! {
-            frame = socket.recv() => match frame {
+            frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     conn.touch();
                     idle.as_mut().reset(Instant::now() + idle_timeout);
@@ -59,7 +66,7 @@ async fn serve(
                     tokio::spawn(dispatch::message(api.clone(), conn.clone(), text.as_str().to_owned()));
                 }
                 Some(Ok(Message::Binary(_))) => return close_with(socket, close::UNSUPPORTED).await,
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                     conn.touch();
                     idle.as_mut().reset(Instant::now() + idle_timeout);
                 }
@@ -67,12 +74,10 @@ async fn serve(
                     finish_close(socket).await;
                     return client_close(frame);
                 }
-                Some(Err(e)) => {
-                    if is_too_big(e) {
-                        return close_with(socket, close::TOO_BIG).await;
-                    }
-                    return owned(close::ABNORMAL);
+                Some(Err(tungstenite::Error::Capacity(_))) => {
+                    return close_too_big(socket).await;
                 }
+                Some(Err(_)) => return owned(close::ABNORMAL),
                 None => return owned(close::ABNORMAL),
             },
             message = outbound.recv() => match message.map(|m| *m) {
@@ -102,7 +107,7 @@ async fn serve(
 
 /// Writes a frame; false when the socket failed or the client was found dead
 /// while the write waited (a client that does not read blocks it forever).
-async fn write(socket: &mut WebSocket, conn: &Connection, message: Message) -> bool {
+async fn write(socket: &mut Socket, conn: &Connection, message: Message) -> bool {
     tokio::select! {
         written = socket.send(message) => written.is_ok(),
         _ = conn.died() => false,
@@ -118,24 +123,20 @@ fn client_close(frame: Option<CloseFrame>) -> (u16, String) {
     match frame {
         None => owned(close::NO_STATUS),
         Some(f) if f.reason.is_empty() => (
-            f.code,
-            format!("Client-side close frame status set to {}", f.code),
+            f.code.into(),
+            format!(
+                "Client-side close frame status set to {}",
+                u16::from(f.code)
+            ),
         ),
-        Some(f) => (f.code, f.reason.as_str().to_string()),
+        Some(f) => (f.code.into(), f.reason.as_str().to_string()),
     }
 }
 
-fn is_too_big(e: axum::Error) -> bool {
-    matches!(
-        e.into_inner().downcast::<tungstenite::Error>().map(|e| *e),
-        Ok(tungstenite::Error::Capacity(_))
-    )
-}
-
 /// Sends a close frame and waits briefly for the client's answer.
-async fn close_with(mut socket: WebSocket, (code, reason): (u16, &str)) -> (u16, String) {
+async fn close_with(mut socket: Socket, (code, reason): (u16, &str)) -> (u16, String) {
     let frame = CloseFrame {
-        code,
+        code: code.into(),
         reason: reason.into(),
     };
     let _ = socket.send(Message::Close(Some(frame))).await;
@@ -144,9 +145,33 @@ async fn close_with(mut socket: WebSocket, (code, reason): (u16, &str)) -> (u16,
 }
 
 /// Drains the socket until the closing handshake ends (a peer that never answers gets 2 s).
-async fn finish_close(mut socket: WebSocket) {
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        while let Some(Ok(_)) = socket.recv().await {}
+async fn finish_close(mut socket: Socket) {
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Some(Ok(_)) = socket.next().await {}
     })
     .await;
+}
+
+/// 1009 for a message over the limit. The client may still be sending the
+/// rest of it, and the frame reader has stopped at the error: what arrives is
+/// read and dropped as raw bytes until the client closes (or 2 s pass), so the
+/// close frame reaches it instead of a reset.
+async fn close_too_big(mut socket: Socket) -> (u16, String) {
+    let (code, reason) = close::TOO_BIG;
+    let frame = CloseFrame {
+        code: code.into(),
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+    let raw = socket.get_mut();
+    let mut scratch = vec![0u8; 16 * 1024];
+    let _ = tokio::time::timeout(CLOSE_WAIT, async {
+        while let Ok(n) = raw.read(&mut scratch).await {
+            if n == 0 {
+                break;
+            }
+        }
+    })
+    .await;
+    (code, reason.to_string())
 }

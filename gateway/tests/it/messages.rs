@@ -172,6 +172,40 @@ async fn a_fragmented_message_over_128_kb_closes_with_1009() {
     assert_eq!(e["requestContext"]["disconnectStatusCode"], 1009);
 }
 
+/// A client still sending fragments after the limit gets its 1009 close frame
+/// every time: the gateway reads on until the closing handshake ends instead of
+/// resetting the connection under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_too_big_fragmented_message_gets_its_close_frame() {
+    let gw = start(PROBE_APP).await;
+    let chunk = "z".repeat(30 * 1024);
+    for attempt in 0..30 {
+        let mut ws = gw.connect("").await;
+        // Forty 30 KB fragments: the limit passes at the fifth, the client goes on.
+        for i in 0..40 {
+            let opcode = if i == 0 {
+                OpCode::Data(Data::Text)
+            } else {
+                OpCode::Data(Data::Continue)
+            };
+            let header = FrameHeader {
+                is_final: i == 39,
+                opcode,
+                ..FrameHeader::default()
+            };
+            let frame = Frame::from_payload(header, chunk.clone().into());
+            // No reset: the gateway reads what the client sends until it closes.
+            let fed = ws.feed(Message::Frame(frame)).await;
+            assert!(fed.is_ok(), "attempt {attempt}, fragment {i}: {fed:?}");
+        }
+        let flushed = ws.flush().await;
+        assert!(flushed.is_ok(), "attempt {attempt}: {flushed:?}");
+        let (code, _) = expect_close(&mut ws).await;
+        assert_eq!(code, 1009, "attempt {attempt}");
+    }
+    gw.gateway.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_fragmented_message_under_128_kb_is_delivered() {
     let gw = start(PROBE_APP).await;
