@@ -9,6 +9,7 @@
 //! - `runtime_api.rs`: the Runtime API an instance's process talks to; it asks
 //!   the instance for the next invocation and hands it the answer.
 //! - `process.rs`: spawning the process, its log lines, its process group.
+//! - `peer.rs`: who is on the other end of a Runtime API connection.
 //! - `spec.rs`: what a function is made of, and the environment Lambda gives it.
 //!
 //! Each instance has its own Runtime API listener, so the gateway always knows
@@ -18,6 +19,7 @@
 
 mod function;
 mod instance;
+mod peer;
 mod pool;
 mod process;
 mod runtime_api;

@@ -2,15 +2,18 @@
 //! group, killed with the gateway), its output in the gateway's log, and the
 //! kill of its whole tree.
 
+use std::net::SocketAddr;
 use std::process::Stdio;
+use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::peer;
 use super::spec::FunctionSpec;
 
 /// A started process and the server of its Runtime API.
@@ -36,11 +39,14 @@ pub(super) async fn start(
         .await
         .map_err(|e| format!("cannot bind a Runtime API port: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (pid_tx, pid) = watch::channel(0);
+    let listener = OwnListener {
+        listener,
+        addr,
+        pid,
+        name: spec.name.clone(),
+    };
     let server = tokio::spawn(async move {
-        // Small request/response pairs on loopback: no Nagle delay.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let _ = axum::serve(listener, runtime_api).await;
     });
 
@@ -86,6 +92,7 @@ pub(super) async fn start(
             return Err(format!("`{}`: {e}", spec.command[0]));
         }
     };
+    pid_tx.send_replace(child.id().unwrap_or_default());
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(spec.name.clone(), out));
     }
@@ -98,6 +105,53 @@ pub(super) async fn start(
         server,
         marker,
     })
+}
+
+/// The Runtime API's listener: takes connections from the instance's own
+/// processes only.
+struct OwnListener {
+    listener: TcpListener,
+    addr: SocketAddr,
+    /// The instance's process, once spawned (0 before).
+    pid: watch::Receiver<u32>,
+    name: String,
+}
+
+impl axum::serve::Listener for OwnListener {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        loop {
+            let (tcp, peer) = match self.listener.accept().await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!("[{}] Runtime API accept failed: {e}", self.name);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            // The process connects only once spawned; its id follows at once.
+            let spawned = self.pid.wait_for(|pid| *pid != 0);
+            let pid = match tokio::time::timeout(Duration::from_secs(5), spawned).await {
+                Ok(Ok(pid)) => *pid,
+                _ => 0,
+            };
+            if pid != 0 && peer::owned_by_tree(peer, self.addr, pid) {
+                // Small request/response pairs on loopback: no Nagle delay.
+                let _ = tcp.set_nodelay(true);
+                return (tcp, peer);
+            }
+            tracing::warn!(
+                "[{}] refused a Runtime API connection from {peer}: not a process of this instance",
+                self.name
+            );
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
 }
 
 /// Copies a function's output into the gateway log, line by line, prefixed with its name.

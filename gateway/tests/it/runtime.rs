@@ -306,3 +306,30 @@ async fn an_oversize_answer_fails_at_once() {
     assert_eq!(ask(&mut ws, r#"{"action":"echo"}"#).await["pid"], pid);
     gw.gateway.shutdown().await;
 }
+
+/// Only the instance's own processes reach its Runtime API: a stranger on the
+/// same machine that asks for the next event, or posts a forged answer, gets
+/// nothing, and the instance goes on serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stranger_cannot_use_an_instances_runtime_api() {
+    let gw = start(PROBE_APP).await;
+    let mut ws = gw.connect("").await;
+    let first = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    let api: std::net::SocketAddr = first["runtimeApi"].as_str().unwrap().parse().unwrap();
+
+    // Waiting for the next event: the instance is idle, so an event would come at once.
+    let stranger = tokio::spawn(async move {
+        http(api, "GET", "/2018-06-01/runtime/invocation/next", "").await
+    });
+    let forged = tokio::spawn(async move {
+        http(api, "POST", "/2018-06-01/runtime/invocation/x/response", "{}").await
+    });
+    let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(reply["pid"], first["pid"], "the instance answered: {reply}");
+    for call in [stranger, forged] {
+        let outcome = call.await;
+        assert!(outcome.is_err(), "the stranger got an answer: {outcome:?}");
+    }
+    assert_eq!(gw.gateway.function("probe").unwrap().instance_count(), 1);
+    gw.gateway.shutdown().await;
+}
