@@ -25,8 +25,9 @@ pub struct Verifier {
     known: HashMap<String, String>,
     /// The default chain's credentials (a profile, SSO, …), resolved on first need.
     chain: OnceCell<Option<(String, String)>>,
-    /// Derived keys by access key, day and service: one HMAC per request instead of five.
-    keys: Mutex<HashMap<(String, String, &'static str), hmac::Key>>,
+    /// Derived keys by access key, day and service: one HMAC per request instead
+    /// of five. Few entries: a list, searched without allocating.
+    keys: Mutex<Vec<(String, String, &'static str, hmac::Key)>>,
 }
 
 impl Verifier {
@@ -46,15 +47,31 @@ impl Verifier {
         }
     }
 
-    async fn secret(&self, access_key: &str) -> Option<String> {
+    async fn secret(&self, access_key: &str) -> Option<&str> {
         if let Some(secret) = self.known.get(access_key) {
-            return Some(secret.clone());
+            return Some(secret);
         }
         let chain = self.chain.get_or_init(|| resolve_chain(&self.region)).await;
         chain
             .as_ref()
             .filter(|(id, _)| id == access_key)
-            .map(|(_, secret)| secret.clone())
+            .map(|(_, secret)| secret.as_str())
+    }
+
+    fn key(&self, access_key: &str, date: &str, service: &'static str, secret: &str) -> hmac::Key {
+        let mut keys = self.keys.lock().unwrap();
+        if let Some((.., key)) = keys
+            .iter()
+            .find(|(a, d, s, _)| a == access_key && d == date && *s == service)
+        {
+            return key.clone();
+        }
+        if keys.len() >= 16 {
+            keys.remove(0);
+        }
+        let key = sigv4::signing_key(secret, date, &self.region, service);
+        keys.push((access_key.into(), date.into(), service, key.clone()));
+        key
     }
 
     /// Checks a request's signature for `service`.
@@ -73,16 +90,7 @@ impl Verifier {
             .secret(auth.access_key)
             .await
             .ok_or(SigError::UnknownKey)?;
-        let id = (auth.access_key.to_string(), auth.date.to_string(), service);
-        let key = {
-            let mut keys = self.keys.lock().unwrap();
-            if keys.len() > 64 {
-                keys.clear();
-            }
-            keys.entry(id)
-                .or_insert_with(|| sigv4::signing_key(&secret, auth.date, &self.region, service))
-                .clone()
-        };
+        let key = self.key(auth.access_key, auth.date, service, secret);
         let canonical = request.canonical(&auth.signed_headers);
         let expected = sigv4::signature(&key, &auth, amz_date.unwrap_or_default(), &canonical);
         if sigv4::same(&expected, auth.signature) {

@@ -40,6 +40,7 @@
 //! sqs/               event source mappings: poll, invoke with batches, delete
 //! provision.rs       tables and queues created when missing
 //! sdk.rs             the AWS SDK config the gateway itself uses
+//! memory.rs          freed memory handed back to the system after a burst
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
 //! ids.rs             ids shaped like AWS's
@@ -83,6 +84,7 @@ mod lambda_api;
 mod layers;
 mod listener;
 mod management;
+pub mod memory;
 mod node;
 mod provision;
 mod routes;

@@ -69,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    tokio::spawn(wsgate::memory::give_back_periodically());
     let endpoint = match args.aws_endpoint_url.as_deref() {
         None | Some("") => None,
         Some("aws") => Some(None),

@@ -150,13 +150,19 @@ impl Request<'_> {
         for name in signed_headers {
             out.push_str(name);
             out.push(':');
-            let values: Vec<String> = self
-                .headers
-                .iter()
-                .filter(|(k, _)| k == name)
-                .map(|(_, v)| v.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect();
-            out.push_str(&values.join(","));
+            let values = self.headers.iter().filter(|(k, _)| k == name);
+            for (i, (_, value)) in values.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                // Trimmed, inner runs of spaces as one.
+                for (j, word) in value.split_whitespace().enumerate() {
+                    if j > 0 {
+                        out.push(' ');
+                    }
+                    out.push_str(word);
+                }
+            }
             out.push('\n');
         }
         out.push('\n');
@@ -275,11 +281,14 @@ fn is_unreserved(b: u8) -> bool {
 }
 
 fn encode_into(bytes: &[u8], keep_slash: bool, out: &mut String) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     for &b in bytes {
         if is_unreserved(b) || (keep_slash && b == b'/') {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push('%');
+            out.push(DIGITS[(b >> 4) as usize] as char);
+            out.push(DIGITS[(b & 15) as usize] as char);
         }
     }
 }

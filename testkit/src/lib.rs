@@ -75,6 +75,11 @@ impl Moto {
         &self.endpoint
     }
 
+    /// The server's process id (to stall it with SIGSTOP in fault tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// An SDK config for this server, with the test credentials it accepts.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         sdk_config(&self.endpoint).await

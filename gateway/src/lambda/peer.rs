@@ -18,9 +18,7 @@ pub fn owned_by_tree(peer: SocketAddr, local: SocketAddr, pid: u32) -> bool {
         return false;
     };
     let link = format!("socket:[{inode}]");
-    linux::tree(pid)
-        .into_iter()
-        .any(|p| linux::holds(p, &link))
+    linux::tree(pid).into_iter().any(|p| linux::holds(p, &link))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -153,8 +151,7 @@ mod linux {
             return None;
         }
         // SAFETY: checked above that an answer's worth of bytes follows the header.
-        let answer: Answer =
-            unsafe { std::ptr::read_unaligned(buf[header_len..].as_ptr().cast()) };
+        let answer: Answer = unsafe { std::ptr::read_unaligned(buf[header_len..].as_ptr().cast()) };
         Some(answer.inode).filter(|i| *i != 0)
     }
 
@@ -187,9 +184,8 @@ mod linux {
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             return false;
         };
-        fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == link)
-        })
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == link))
     }
 }
 
@@ -205,7 +201,10 @@ mod tests {
         let peer = client.local_addr().unwrap();
         assert!(owned_by_tree(peer, local, std::process::id()));
         // Another process (our child, so its tree does not hold us) does not own it.
-        let mut other = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let mut other = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
         assert!(!owned_by_tree(peer, local, other.id()));
         let _ = other.kill();
         let _ = other.wait();

@@ -11,6 +11,7 @@ pub mod binary;
 mod browser;
 mod cdk;
 mod connect;
+mod faults;
 mod lambda_api;
 mod limits;
 mod localstack;

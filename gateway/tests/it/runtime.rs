@@ -318,11 +318,18 @@ async fn a_stranger_cannot_use_an_instances_runtime_api() {
     let api: std::net::SocketAddr = first["runtimeApi"].as_str().unwrap().parse().unwrap();
 
     // Waiting for the next event: the instance is idle, so an event would come at once.
-    let stranger = tokio::spawn(async move {
-        http(api, "GET", "/2018-06-01/runtime/invocation/next", "").await
-    });
+    let stranger =
+        tokio::spawn(
+            async move { http(api, "GET", "/2018-06-01/runtime/invocation/next", "").await },
+        );
     let forged = tokio::spawn(async move {
-        http(api, "POST", "/2018-06-01/runtime/invocation/x/response", "{}").await
+        http(
+            api,
+            "POST",
+            "/2018-06-01/runtime/invocation/x/response",
+            "{}",
+        )
+        .await
     });
     let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
     assert_eq!(reply["pid"], first["pid"], "the instance answered: {reply}");
