@@ -19,6 +19,9 @@ pub struct Fanout {
     pub sockets: usize,
     pub rounds: usize,
     pub last_socket_ms: Vec<f64>,
+    /// From spawning `wsgate --template template.yaml` to its ready line
+    /// (tables and queues provisioned in moto, pollers started).
+    pub start_to_ready_ms: f64,
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -59,6 +62,7 @@ pub async fn run(sockets: usize, rounds: usize) -> anyhow::Result<Fanout> {
         .parent()
         .context("bin dir")?
         .to_owned();
+    let spawned = Instant::now();
     let mut gateway = Command::new(bin_dir.join("wsgate"))
         .args([
             "--template",
@@ -90,6 +94,7 @@ pub async fn run(sockets: usize, rounds: usize) -> anyhow::Result<Fanout> {
             break url.to_string();
         }
     };
+    let start_to_ready_ms = spawned.elapsed().as_secs_f64() * 1000.0;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let addr = url
         .trim_start_matches("ws://")
@@ -136,5 +141,6 @@ pub async fn run(sockets: usize, rounds: usize) -> anyhow::Result<Fanout> {
         sockets,
         rounds,
         last_socket_ms,
+        start_to_ready_ms,
     })
 }

@@ -38,6 +38,8 @@ struct Args {
 enum Command {
     /// The baseline server (run by the benchmark itself).
     EchoServer,
+    /// Only the routed and push scenarios against the gateway, printed (for profiling).
+    Routed,
 }
 
 #[tokio::main]
@@ -50,6 +52,17 @@ async fn main() -> anyhow::Result<()> {
     let limit = client::raise_fd_limit();
     eprintln!("open-file limit: {limit}");
     let run = Duration::from_secs(args.seconds);
+    if let Some(Command::Routed) = args.command {
+        let gw = scenarios::gateway_for_messages().await?;
+        let max = scenarios::routed(&gw, args.senders, run, None).await?;
+        eprintln!("max: {max:?}");
+        let one = scenarios::routed(&gw, 1, run, None).await?;
+        eprintln!("one sender: {one:?}");
+        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run).await?;
+        eprintln!("pushes: {push:?}, {delivered:.0} delivered/s");
+        gw.stop().await;
+        return Ok(());
+    }
     let mut report = report::Report::new(&args);
 
     eprintln!("idle sockets: {} on the echo baseline…", args.connections);
@@ -77,6 +90,10 @@ async fn main() -> anyhow::Result<()> {
     let gw_half = scenarios::routed(&gw, args.senders, run, Some(half)).await?;
     let echo_half = scenarios::routed(&echo, args.senders, run, Some(half)).await?;
     report.routed(&echo_max, &gw_max, &echo_half, &gw_half);
+    eprintln!("routed messages: one sender, one at a time…");
+    let echo_one = scenarios::routed(&echo, 1, run, None).await?;
+    let gw_one = scenarios::routed(&gw, 1, run, None).await?;
+    report.single(&echo_one, &gw_one);
 
     eprintln!("pushes: @connections POSTs…");
     let (push, delivered) = scenarios::pushes(&gw, 1000.min(args.connections), 8, run).await?;
@@ -84,6 +101,10 @@ async fn main() -> anyhow::Result<()> {
     report.pushes(&push, delivered, &echo_send);
     gw.stop().await;
     echo.stop().await;
+
+    eprintln!("cold starts: the first message to a function with no instance…");
+    let cold = scenarios::cold_starts(5).await?;
+    report.cold(&cold);
 
     eprintln!(
         "fan-out: one NotifyUser message to {} sockets, through moto…",

@@ -14,6 +14,10 @@ pub struct Report {
     json: serde_json::Map<String, Value>,
 }
 
+/// Routed messages per second at max load in the last report before the
+/// routed path's rework (docs/benchmarks.md of 2026-11-26), the 2× target's base.
+const ROUTED_BEFORE: f64 = 8340.0;
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b == 0.0 { 0.0 } else { a / b }
 }
@@ -111,16 +115,55 @@ impl Report {
         let share = ratio(gw_max.messages_per_sec, echo_max.messages_per_sec);
         let _ = writeln!(
             m,
-            "\nTargets: wsgate ≥ 30% of the baseline's rate: {:.0}% ({}); p99 ≤ 5 ms at half load: {:.2} ms ({}).\n",
+            "\nTargets: at max load ≥ 2× the rate before this work ({ROUTED_BEFORE:.0} msg/s) and ≥ 10% of the baseline: {:.2}× ({}), {:.1}% ({}); p99 ≤ 2 ms at half load, the senders' pacing spread evenly over each period: {:.2} ms ({}).\n",
+            gw_max.messages_per_sec / ROUTED_BEFORE,
+            verdict(gw_max.messages_per_sec >= 2.0 * ROUTED_BEFORE),
             share * 100.0,
-            verdict(share >= 0.3),
+            verdict(share >= 0.1),
             gw_half.p99_us as f64 / 1000.0,
-            verdict(gw_half.p99_us <= 5000),
+            verdict(gw_half.p99_us <= 2000),
         );
         self.json.insert(
             "routed".into(),
             json!({ "max": { "baseline": echo_max, "wsgate": gw_max }, "half": { "baseline": echo_half, "wsgate": gw_half } }),
         );
+    }
+
+    pub fn single(&mut self, echo: &Load, gw: &Load) {
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## One sender\n\nOne socket sends a message, waits for the answer, and sends the next: the round trip of one routed message when nothing else runs.\n\n| | echo baseline | wsgate | ratio |\n|---|---|---|---|"
+        );
+        Self::load_rows(m, "one sender", echo, gw);
+        let _ = writeln!(
+            m,
+            "\nTargets: p50 ≤ 150 µs: {} µs ({}); p99 ≤ 400 µs: {} µs ({}).\n",
+            gw.p50_us,
+            verdict(gw.p50_us <= 150),
+            gw.p99_us,
+            verdict(gw.p99_us <= 400),
+        );
+        self.json
+            .insert("single".into(), json!({ "baseline": echo, "wsgate": gw }));
+    }
+
+    pub fn cold(&mut self, times_ms: &[f64]) {
+        let m = &mut self.markdown;
+        let mut sorted = times_ms.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+        let _ = writeln!(
+            m,
+            "## Cold start\n\nThe first message to a function that has no instance yet, on a fresh gateway each time: the `noop` process starts, initialises, asks for work and answers. Reported, not compared.\n\n| rounds | median | all |\n|---|---|---|\n| {} | {median:.1} ms | {} |\n",
+            times_ms.len(),
+            times_ms
+                .iter()
+                .map(|v| format!("{v:.1} ms"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        self.json.insert("cold_start_ms".into(), json!(times_ms));
     }
 
     pub fn pushes(&mut self, push: &Load, delivered_per_sec: f64, echo_send: &Load) {
@@ -159,7 +202,7 @@ impl Report {
         let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
         let _ = writeln!(
             m,
-            "## Fan-out\n\nOne `NotifyUser` message to a user with {} sockets, end to end: SQS (moto) → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket, with the app from `template.yaml` and its release binaries. Reported, not compared: moto handles a few hundred requests per second and bounds this figure.\n\n| rounds | median time to the last socket | all rounds |\n|---|---|---|\n| {} | {:.0} ms | {} |\n",
+            "## Fan-out\n\nOne `NotifyUser` message to a user with {} sockets, end to end: SQS (moto) → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket, with the app from `template.yaml` and its release binaries. Reported, not compared: moto handles a few hundred requests per second and bounds this figure.\n\n| rounds | median time to the last socket | all rounds |\n|---|---|---|\n| {} | {:.0} ms | {} |\n\nFrom `wsgate --template template.yaml` to its ready line (tables and queues provisioned in moto, pollers started): {:.0} ms.\n",
             fan.sockets,
             fan.rounds,
             median,
@@ -168,6 +211,7 @@ impl Report {
                 .map(|v| format!("{v:.0} ms"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            fan.start_to_ready_ms,
         );
         self.json.insert("fanout".into(), json!(fan));
     }

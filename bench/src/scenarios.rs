@@ -79,11 +79,14 @@ pub async fn routed(
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for mut ws in sockets {
+    let senders = sockets.len() as u32;
+    for (i, mut ws) in sockets.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
             let pace = per_socket_rate.map(|r| Duration::from_secs_f64(1.0 / r));
-            let mut next = Instant::now();
+            // Paced senders start spread over one period, so the load is even
+            // rather than in bursts of every sender at once.
+            let mut next = Instant::now() + pace.map_or(Duration::ZERO, |p| p * i as u32 / senders);
             while Instant::now() < deadline {
                 if let Some(pace) = pace {
                     tokio::time::sleep_until(next.into()).await;
@@ -197,6 +200,24 @@ pub async fn pushes(
         r.abort();
     }
     Ok((load(&hist, sockets, hist.len(), took), deliveries_per_sec))
+}
+
+/// A function with no instance yet: from sending the first message to its
+/// answer (the process starts, initialises and handles it), on fresh gateways.
+pub async fn cold_starts(rounds: usize) -> anyhow::Result<Vec<f64>> {
+    let body = r#"{"action":"echo","payload":"cold"}"#;
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let gw = gateway_for_messages().await?;
+        let (mut sockets, _) = client::open_many(&gw.url, addr(&gw), 1, 1).await?;
+        let ws = sockets.first_mut().expect("a socket");
+        let sent = Instant::now();
+        client::round_trip(ws, body).await?;
+        times.push(sent.elapsed().as_secs_f64() * 1000.0);
+        drop(sockets);
+        gw.stop().await;
+    }
+    Ok(times)
 }
 
 pub async fn gateway_for_messages() -> anyhow::Result<Server> {
