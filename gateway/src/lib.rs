@@ -41,6 +41,7 @@
 //! provision.rs       tables and queues created when missing
 //! sdk.rs             the AWS SDK config the gateway itself uses
 //! memory.rs          freed memory handed back to the system after a burst
+//! logs.rs            the log's two formats: human lines, or JSON objects
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
 //! ids.rs             ids shaped like AWS's
@@ -83,6 +84,7 @@ mod lambda;
 mod lambda_api;
 mod layers;
 mod listener;
+pub mod logs;
 mod management;
 pub mod memory;
 mod node;

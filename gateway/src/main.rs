@@ -1,12 +1,11 @@
 //! `wsgate`: runs one WebSocket API from a config file until Ctrl-C or SIGTERM.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
-use tracing_subscriber::EnvFilter;
 use wsgate::config::ApiConfig;
 use wsgate::template::{self, TemplateOptions};
 use wsgate::{Config, Gateway};
@@ -54,6 +53,9 @@ struct Args {
     /// DynamoDB/SQS endpoint, overriding `aws.endpoint_url`; `aws` means real AWS.
     #[arg(long, env = "WSGATE_AWS_ENDPOINT_URL")]
     aws_endpoint_url: Option<String>,
+    /// `human` lines, or `json`: one object per line (time, level, function, request id, connection, message).
+    #[arg(long, env = "WSGATE_LOG_FORMAT", value_enum, default_value = "human")]
+    log_format: wsgate::logs::LogFormat,
     /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
     #[arg(long, env = "WSGATE_NO_SIGV4")]
     no_sigv4: bool,
@@ -61,14 +63,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let args = Args::parse();
+    wsgate::logs::init(args.log_format);
     tokio::spawn(wsgate::memory::give_back_periodically());
     let endpoint = match args.aws_endpoint_url.as_deref() {
         None | Some("") => None,

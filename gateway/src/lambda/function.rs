@@ -120,7 +120,10 @@ impl Function {
     async fn run(self: Arc<Self>, instance: Arc<Instance>) {
         let name = self.name().to_string();
         let router = runtime_api::router(instance.clone());
-        let outcome = match process::start(&self.spec, instance.id, router).await {
+        let held = Arc::downgrade(&instance);
+        let current: process::CurrentRequest =
+            Arc::new(move || held.upgrade().and_then(|i| i.request_id()));
+        let outcome = match process::start(&self.spec, instance.id, router, current).await {
             Ok(mut running) => {
                 instance.set_pid(running.pid);
                 let status = tokio::select! {

@@ -84,6 +84,15 @@ impl Instance {
         &self.spec.name
     }
 
+    /// The id of the invocation held now, if any.
+    pub fn request_id(&self) -> Option<String> {
+        self.inflight
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|f| f.request_id.clone())
+    }
+
     pub fn pid(&self) -> Option<u32> {
         Some(self.pid.load(Ordering::Relaxed)).filter(|p| *p != 0)
     }
@@ -102,7 +111,7 @@ impl Instance {
         let request_id = ids::uuid();
         let deadline_ms =
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
-        tracing::info!(target: "wsgate::function", "[{}] START RequestId: {request_id} Version: $LATEST", self.name());
+        tracing::info!(target: "wsgate::function", function = self.name(), request_id, "[{}] START RequestId: {request_id} Version: $LATEST", self.name());
         let payload = invocation.payload.clone();
         // Held before the response is written: if the process dies now, the
         // instance's end fails the invocation instead of losing it.
@@ -187,7 +196,7 @@ impl Instance {
     /// Fails an invocation the process held when it ended.
     pub fn fail(&self, held: InFlight, error: InvokeError) {
         held.timer.abort();
-        tracing::warn!(target: "wsgate::function", "[{}] RequestId: {} Error: {error}", self.name(), held.request_id);
+        tracing::warn!(target: "wsgate::function", function = self.name(), request_id = held.request_id, "[{}] RequestId: {} Error: {error}", self.name(), held.request_id);
         self.report(&held);
         let _ = held.reply.send(Err(error));
     }
@@ -215,7 +224,8 @@ impl Instance {
                 init.as_secs_f64() * 1000.0
             ));
         }
-        tracing::info!(target: "wsgate::function", "[{}] END RequestId: {}", spec.name, held.request_id);
-        tracing::info!(target: "wsgate::function", "[{}] {line}", spec.name);
+        let (function, request_id) = (&spec.name, &held.request_id);
+        tracing::info!(target: "wsgate::function", function, request_id, "[{function}] END RequestId: {request_id}");
+        tracing::info!(target: "wsgate::function", function, request_id, "[{function}] {line}");
     }
 }

@@ -30,10 +30,14 @@ pub(super) struct Running {
 const MARKER: &str = "WSGATE_INSTANCE";
 
 /// Binds a Runtime API listener for `runtime_api` and starts the process against it.
+/// What a function's output line is attributed to: the invocation held when it was read.
+pub(super) type CurrentRequest = std::sync::Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
 pub(super) async fn start(
     spec: &FunctionSpec,
     instance_id: u64,
     runtime_api: Router,
+    current: CurrentRequest,
 ) -> Result<Running, String> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -94,10 +98,10 @@ pub(super) async fn start(
     };
     pid_tx.send_replace(child.id().unwrap_or_default());
     if let Some(out) = child.stdout.take() {
-        tokio::spawn(pump(spec.name.clone(), out));
+        tokio::spawn(pump(spec.name.clone(), out, current.clone()));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(pump(spec.name.clone(), err));
+        tokio::spawn(pump(spec.name.clone(), err, current));
     }
     Ok(Running {
         pid: child.id().unwrap_or_default(),
@@ -154,8 +158,9 @@ impl axum::serve::Listener for OwnListener {
     }
 }
 
-/// Copies a function's output into the gateway log, line by line, prefixed with its name.
-async fn pump(name: String, stream: impl AsyncRead + Unpin) {
+/// Copies a function's output into the gateway log, line by line, prefixed with
+/// its name (and, as fields, the request it was handling).
+async fn pump(name: String, stream: impl AsyncRead + Unpin, current: CurrentRequest) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -166,7 +171,14 @@ async fn pump(name: String, stream: impl AsyncRead + Unpin) {
                 // Output that is not UTF-8 is still shown, not dropped.
                 let text = String::from_utf8_lossy(&line);
                 let text = text.trim_end_matches(['\n', '\r']);
-                tracing::info!(target: "wsgate::function", "[{name}] {text}");
+                match current() {
+                    Some(request_id) => {
+                        tracing::info!(target: "wsgate::function", function = name, request_id, "[{name}] {text}")
+                    }
+                    None => {
+                        tracing::info!(target: "wsgate::function", function = name, "[{name}] {text}")
+                    }
+                }
             }
         }
     }

@@ -115,7 +115,7 @@ async fn error(
     body: Bytes,
 ) -> Response {
     let error = function_error(&headers, &body);
-    tracing::warn!(target: "wsgate::function", "[{}] RequestId: {id} Error: {error}", instance.name());
+    tracing::warn!(target: "wsgate::function", function = instance.name(), request_id = id, "[{}] RequestId: {id} Error: {error}", instance.name());
     if instance.finish(&id, Err(error)) {
         accepted()
     } else {
@@ -129,7 +129,7 @@ async fn init_error(
     body: Bytes,
 ) -> Response {
     let error = function_error(&headers, &body);
-    tracing::error!(target: "wsgate::function", "[{}] init error: {error}", instance.name());
+    tracing::error!(target: "wsgate::function", function = instance.name(), "[{}] init error: {error}", instance.name());
     instance.terminate(KillReason::InitError);
     accepted()
 }

@@ -254,3 +254,51 @@ working_dir = "{}"
     assert!(r.log().contains("[thrower] "), "{}", r.log());
     wait_for_log(&r, "Error: Error: Something went wrong").await;
 }
+
+/// `--log-format json`: one object per line, with the function, the request id
+/// and the connection as fields; a function's own output is attributed to the
+/// request it was handling.
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_carry_function_request_and_connection() {
+    let r = run_wsgate_with(APP, &["--log-format", "json"], &[]).await;
+    let (mut ws, _) = connect_async(&r.url).await.unwrap();
+    let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    let request_id = reply["requestId"].as_str().unwrap().to_string();
+    wait_for_log(&r, "END RequestId").await;
+    let lines: Vec<serde_json::Value> = r
+        .log()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for line in &lines {
+        assert!(
+            line["timestamp"].is_string() && line["level"].is_string(),
+            "{line}"
+        );
+        assert!(line["message"].is_string(), "{line}");
+    }
+    let start = lines
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("START RequestId"))
+                && l["request_id"] == request_id.as_str()
+        })
+        .unwrap_or_else(|| panic!("no START for {request_id}: {lines:?}"));
+    assert_eq!(start["function"], "probe");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["connection"].is_string() && l["message"] == "connected"),
+        "{lines:?}"
+    );
+    // The human format keeps the fields out of the line: the message says them.
+    let human = run_wsgate(APP).await;
+    let (mut ws, _) = connect_async(&human.url).await.unwrap();
+    ask(&mut ws, r#"{"action":"echo"}"#).await;
+    wait_for_log(&human, "END RequestId").await;
+    let log = human.log();
+    assert!(log.contains("[probe] START RequestId"), "{log}");
+    assert!(!log.contains("request_id="), "{log}");
+}
