@@ -20,6 +20,7 @@ mod messages;
 mod node;
 mod readme;
 mod runtime;
+mod scripts;
 mod sigv4;
 mod sqs;
 mod template;
