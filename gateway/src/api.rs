@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::lambda::Function;
+use crate::metrics::Metrics;
 use crate::routes::Routes;
 
 pub struct Api {
@@ -29,6 +30,8 @@ pub struct Api {
     pub sessions: TaskTracker,
     /// The SQS pollers, so shutdown can let their batches finish.
     pub pollers: TaskTracker,
+    /// What `/_wsgate/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Api {

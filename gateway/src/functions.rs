@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::lambda::{Function, FunctionSpec};
+use crate::metrics::Metrics;
 use crate::node::NodeRuntime;
 
 /// What the gateway adds to every function's process.
@@ -86,11 +87,18 @@ impl Host {
 const KEEP_WARM: Duration = Duration::from_secs(10 * 60);
 
 /// One `Function` per configured function.
-pub fn start(config: &Config, host: &Host) -> BTreeMap<String, Arc<Function>> {
+pub fn start(
+    config: &Config,
+    host: &Host,
+    metrics: &Arc<Metrics>,
+) -> BTreeMap<String, Arc<Function>> {
     config
         .functions
         .keys()
-        .map(|name| (name.clone(), Function::new(spec(config, name, host))))
+        .map(|name| {
+            let function = Function::new(spec(config, name, host), metrics.clone());
+            (name.clone(), function)
+        })
         .collect()
 }
 

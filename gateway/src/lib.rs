@@ -42,6 +42,7 @@
 //! sdk.rs             the AWS SDK config the gateway itself uses
 //! memory.rs          freed memory handed back to the system after a burst
 //! logs.rs            the log's two formats: human lines, or JSON objects
+//! metrics.rs         counters and histograms for `/_wsgate/metrics`
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
 //! ids.rs             ids shaped like AWS's
@@ -87,6 +88,7 @@ mod listener;
 pub mod logs;
 mod management;
 pub mod memory;
+mod metrics;
 mod node;
 mod provision;
 mod routes;

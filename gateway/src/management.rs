@@ -16,6 +16,23 @@ use crate::api::Api;
 use crate::apigw::errors::{aws_error, forbidden, gone};
 use crate::apigw::events::iso_time;
 use crate::connections::{Outbound, close};
+use crate::metrics::RequestLabels;
+
+/// Counts every `@connections` request by method and status, refused ones too.
+pub async fn count(
+    State(api): State<Arc<Api>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let labels = RequestLabels {
+        method,
+        status: response.status().as_u16().to_string(),
+    };
+    api.metrics.management_requests.get_or_create(&labels).inc();
+    response
+}
 
 /// `/{stage}/@connections/{id}` and `/@connections/{id}`.
 pub async fn handle(

@@ -8,6 +8,7 @@ use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
 use crate::config::Config;
 use crate::lambda::Function;
+use crate::metrics::Metrics;
 
 /// A route and the function its integration invokes.
 pub struct Route {
@@ -17,6 +18,8 @@ pub struct Route {
     pub route_response: bool,
     /// Request validation against the route's models, where it has some.
     pub validation: Option<Validation>,
+    /// Messages that selected it (`wsgate_route_selections_total`).
+    pub selected: prometheus_client::metrics::counter::Counter,
 }
 
 /// How a route picks a model for a message, and the models.
@@ -61,6 +64,8 @@ pub struct ConnectRoute {
 }
 
 pub struct Routes {
+    /// Messages no route took.
+    pub unrouted: prometheus_client::metrics::counter::Counter,
     pub connect: Option<ConnectRoute>,
     pub disconnect: Option<Route>,
     selector: RouteSelector,
@@ -70,13 +75,18 @@ pub struct Routes {
 
 impl Routes {
     /// Binds the config's routes to the functions (names were checked at load).
-    pub fn bind(config: &Config, functions: &BTreeMap<String, Arc<Function>>) -> Self {
+    pub fn bind(
+        config: &Config,
+        functions: &BTreeMap<String, Arc<Function>>,
+        metrics: &Metrics,
+    ) -> Self {
         let route = |key: &str| {
             config.routes.get(key).map(|r| Route {
                 key: key.to_string(),
                 function: functions[&r.function].clone(),
                 route_response: r.route_response,
                 validation: validation(config, r),
+                selected: metrics.route(key),
             })
         };
         let connect = route("$connect").map(|route| {
@@ -103,6 +113,7 @@ impl Routes {
             .filter_map(|key| Some((key.clone(), route(key)?)))
             .collect();
         Self {
+            unrouted: metrics.route("none"),
             connect,
             disconnect: route("$disconnect"),
             selector: config.api.route_selection_expression.clone(),

@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::connections::Connections;
 use crate::lambda::Function;
 use crate::listener::DualListener;
+use crate::metrics::Metrics;
 use crate::routes::Routes;
 use crate::sqs::EventSource;
 use crate::{functions, http_api, ids, lambda_api, management, serve, websocket};
@@ -94,8 +95,9 @@ impl Gateway {
             None
         };
         let host = functions::Host::prepare(&config, addr, &api_id, tls.as_ref())?;
-        let functions = functions::start(&config, &host);
-        let routes = Routes::bind(&config, &functions);
+        let metrics = Arc::new(Metrics::default());
+        let functions = functions::start(&config, &host, &metrics);
+        let routes = Routes::bind(&config, &functions, &metrics);
         let vars = &config.api.stage_variables;
         let stage_variables = (!vars.is_empty()).then(|| serde_json::json!(vars));
         let api = Arc::new(Api {
@@ -108,12 +110,18 @@ impl Gateway {
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
             pollers: TaskTracker::new(),
+            metrics,
         });
         if let Some(sdk) = &sdk {
             for mapping in &api.config.sqs {
                 let function = api.functions[&mapping.function].clone();
-                let source =
-                    EventSource::new(mapping.clone(), function, sdk, api.config.aws.clone());
+                let source = EventSource::new(
+                    mapping.clone(),
+                    function,
+                    sdk,
+                    api.config.aws.clone(),
+                    api.metrics.clone(),
+                );
                 source.spawn(&api.shutdown, &api.pollers);
             }
         }
@@ -249,12 +257,29 @@ fn router(api: &Arc<Api>) -> Router {
         let signed_by = gate("lambda", lambda_api::MAX_PAYLOAD, lambda_api::too_large);
         lambda = lambda.layer(from_fn_with_state(signed_by, require_sigv4));
     }
+    let management = management.layer(from_fn_with_state(api.clone(), management::count));
     Router::new()
         .route("/{stage}", get(websocket::upgrade))
+        .route("/_wsgate/metrics", get(metrics_text))
         .fallback(|| async { errors::forbidden() })
         .with_state(api.clone())
         .merge(management)
         .layer(limit)
         .merge(http_api::router(api).layer(limit))
         .merge(lambda)
+}
+
+/// `GET /_wsgate/metrics`: the Prometheus text format.
+async fn metrics_text(
+    axum::extract::State(api): axum::extract::State<Arc<Api>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        api.metrics.render(),
+    )
+        .into_response()
 }

@@ -14,12 +14,16 @@ use super::instance::{Instance, KillReason};
 use super::pool::{Pool, Refused};
 use super::spec::FunctionSpec;
 use super::{InvokeError, process, runtime_api};
+use crate::metrics::{FunctionLabel, Metrics, OutcomeLabels};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
 
 pub struct Function {
     spec: Arc<FunctionSpec>,
     pool: Arc<Pool>,
     live: Mutex<HashMap<u64, Arc<Instance>>>,
     tasks: Mutex<JoinSet<()>>,
+    counts: Counts,
     born: Instant,
     throttles: AtomicU64,
     /// The second (since `born`, from 1) of the last throttle log line.
@@ -27,7 +31,8 @@ pub struct Function {
 }
 
 impl Function {
-    pub fn new(spec: FunctionSpec) -> Arc<Self> {
+    pub fn new(spec: FunctionSpec, metrics: Arc<Metrics>) -> Arc<Self> {
+        let counts = Counts::new(&metrics, &spec.name);
         let pool = Arc::new(Pool::new(
             spec.max_concurrency,
             spec.concurrency_limit(),
@@ -38,6 +43,7 @@ impl Function {
             pool,
             live: Mutex::default(),
             tasks: Mutex::new(JoinSet::new()),
+            counts,
             born: Instant::now(),
             throttles: AtomicU64::new(0),
             throttle_logged: AtomicU64::new(0),
@@ -58,15 +64,19 @@ impl Function {
     /// starting an instance when none is free and the concurrency limit allows.
     /// Beyond the function's concurrency an invocation is throttled at once, as Lambda does.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, InvokeError> {
+        let started = Instant::now();
         let (reply, result) = oneshot::channel();
-        match self.pool.submit(payload, reply) {
-            Ok(()) => {}
-            Err(Refused::Closed) => return Err(InvokeError::ShuttingDown),
-            Err(Refused::Throttled) => return Err(self.throttled()),
-        }
-        self.rebalance();
-        // The sender is dropped only if the invocation is lost in a shutdown.
-        result.await.unwrap_or(Err(InvokeError::ShuttingDown))
+        let result = match self.pool.submit(payload, reply) {
+            Ok(()) => {
+                self.rebalance();
+                // The sender is dropped only if the invocation is lost in a shutdown.
+                result.await.unwrap_or(Err(InvokeError::ShuttingDown))
+            }
+            Err(Refused::Closed) => Err(InvokeError::ShuttingDown),
+            Err(Refused::Throttled) => Err(self.throttled()),
+        };
+        self.counts.record(&result, started);
+        result
     }
 
     /// Counts a throttled invocation; a flood logs one line a second, not one per message.
@@ -110,6 +120,7 @@ impl Function {
         let mut tasks = self.tasks.lock().unwrap();
         while tasks.try_join_next().is_some() {}
         for id in changes.start {
+            self.counts.cold_starts.inc();
             let instance = Instance::new(id, self.spec.clone(), self.pool.clone());
             self.live.lock().unwrap().insert(id, instance.clone());
             tasks.spawn(self.clone().run(instance));
@@ -218,5 +229,61 @@ async fn reap(function: Weak<Function>) {
             Some(f) if !f.pool.is_closed() => f.rebalance(),
             _ => return,
         }
+    }
+}
+
+/// This function's counters, made once: an invocation touches no label map.
+struct Counts {
+    success: Counter,
+    error: Counter,
+    timeout: Counter,
+    crash: Counter,
+    throttled: Counter,
+    failed: Counter,
+    seconds: Histogram,
+    cold_starts: Counter,
+}
+
+impl Counts {
+    fn new(metrics: &Metrics, name: &str) -> Self {
+        let outcome = |outcome: &str| {
+            metrics
+                .invocations
+                .get_or_create(&OutcomeLabels {
+                    function: name.to_string(),
+                    outcome: outcome.to_string(),
+                })
+                .clone()
+        };
+        let function = FunctionLabel {
+            function: name.to_string(),
+        };
+        Self {
+            success: outcome("success"),
+            error: outcome("error"),
+            timeout: outcome("timeout"),
+            crash: outcome("crash"),
+            throttled: outcome("throttled"),
+            failed: outcome("failed"),
+            seconds: metrics.invocation_seconds.get_or_create(&function).clone(),
+            cold_starts: metrics.cold_starts.get_or_create(&function).clone(),
+        }
+    }
+
+    fn record(&self, result: &Result<Bytes, InvokeError>, started: Instant) {
+        let counter = match result {
+            Ok(_) => &self.success,
+            Err(InvokeError::Function { .. }) => &self.error,
+            Err(InvokeError::Timeout(_)) => &self.timeout,
+            Err(InvokeError::Exited(_) | InvokeError::Init(_)) => &self.crash,
+            // Never started: no duration to observe.
+            Err(InvokeError::Throttled { .. }) => {
+                self.throttled.inc();
+                return;
+            }
+            Err(InvokeError::Spawn(_) | InvokeError::ShuttingDown) => &self.failed,
+        };
+        counter.inc();
+        self.seconds.observe(started.elapsed().as_secs_f64());
     }
 }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{AwsConfig, SqsMappingConfig};
 use crate::lambda::{Function, InvokeError};
+use crate::metrics::{Metrics, QueueLabels};
 
 /// SQS returns at most ten messages per receive.
 const MAX_RECEIVE: usize = 10;
@@ -30,6 +31,7 @@ pub struct EventSource {
     pub function: Arc<Function>,
     client: Client,
     aws: AwsConfig,
+    metrics: Arc<Metrics>,
 }
 
 impl EventSource {
@@ -38,12 +40,14 @@ impl EventSource {
         function: Arc<Function>,
         sdk: &aws_config::SdkConfig,
         aws: AwsConfig,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         Arc::new(Self {
             mapping,
             function,
             client: Client::new(sdk),
             aws,
+            metrics,
         })
     }
 
@@ -188,6 +192,7 @@ impl EventSource {
         let name = self.function.name();
         let failed = match self.function.invoke(Bytes::from(event.to_string())).await {
             Err(e @ InvokeError::Throttled { .. }) => {
+                self.count(batch.len(), "throttled", 0);
                 // As Lambda's pollers: the batch goes back to the queue (visible
                 // again after its visibility timeout) and this poller backs off.
                 tracing::debug!(queue = %url, function = %name, "batch of {} throttled, will be retried: {e}", batch.len());
@@ -196,6 +201,7 @@ impl EventSource {
             }
             Err(e) => {
                 tracing::warn!(queue = %url, function = %name, "batch of {} failed, will be retried: {e}", batch.len());
+                self.count(batch.len(), "failed", 0);
                 return;
             }
             Ok(_) if !self.mapping.report_batch_item_failures => HashSet::new(),
@@ -203,6 +209,7 @@ impl EventSource {
                 Ok(failed) => failed,
                 Err(e) => {
                     tracing::warn!(queue = %url, function = %name, "whole batch failed: {e}");
+                    self.count(batch.len(), "failed", 0);
                     return;
                 }
             },
@@ -214,7 +221,29 @@ impl EventSource {
             .iter()
             .filter(|m| m.message_id().is_some_and(|id| !failed.contains(id)))
             .collect();
+        let outcome = if failed.is_empty() {
+            "succeeded"
+        } else {
+            "partial"
+        };
+        self.count(batch.len(), outcome, done.len());
         self.delete(url, &done).await;
+    }
+
+    /// One batch's outcome, and its records: `handled` (then deleted) or `retried`.
+    fn count(&self, records: usize, outcome: &str, handled: usize) {
+        let labels = |outcome: &str| QueueLabels {
+            queue: self.mapping.queue.clone(),
+            outcome: outcome.to_string(),
+        };
+        let m = &self.metrics;
+        m.sqs_batches.get_or_create(&labels(outcome)).inc();
+        m.sqs_records
+            .get_or_create(&labels("handled"))
+            .inc_by(handled as u64);
+        m.sqs_records
+            .get_or_create(&labels("retried"))
+            .inc_by((records - handled) as u64);
     }
 
     async fn delete(&self, url: &str, messages: &[&Message]) {

@@ -15,10 +15,12 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
     let id = &conn.info.connection_id;
     let request_id = ids::aws_id();
     let Some(route) = api.routes.select(&body) else {
+        api.routes.unrouted.inc();
         let frame = errors::forbidden_frame(id, &request_id);
         conn.send(Outbound::Text(frame)).await;
         return;
     };
+    route.selected.inc();
     if let Some(validation) = &route.validation
         && !validation.accepts(&body)
     {

@@ -18,6 +18,7 @@ use super::upgrade::Socket;
 use crate::api::Api;
 use crate::apigw::events::{self, now_ms};
 use crate::connections::{Connection, Outbound, close};
+use crate::metrics::CodeLabel;
 use crate::{ids, integration};
 
 /// How long a closing handshake may take.
@@ -32,7 +33,17 @@ pub async fn run(
 ) {
     let info = conn.info.clone();
     tracing::info!(connection = %info.connection_id, "connected");
+    let metrics = &api.metrics;
+    metrics.connections_opened.inc();
+    metrics.connections_open.inc();
     let (code, reason) = serve(&api, socket, &conn, rx).await;
+    metrics.connections_open.dec();
+    metrics
+        .connections_closed
+        .get_or_create(&CodeLabel {
+            code: code.to_string(),
+        })
+        .inc();
     api.connections.remove(&info.connection_id);
     tracing::info!(connection = %info.connection_id, code, reason, "disconnected");
     if let Some(route) = &api.routes.disconnect {
@@ -60,12 +71,16 @@ async fn serve(
         tokio::select! {
             frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
+                    api.metrics.frames_in.inc();
                     conn.touch();
                     idle.as_mut().reset(Instant::now() + idle_timeout);
                     // Each message runs on its own, as API Gateway invokes concurrently.
                     tokio::spawn(dispatch::message(api.clone(), conn.clone(), text.as_str().to_owned()));
                 }
-                Some(Ok(Message::Binary(_))) => return close_with(socket, close::UNSUPPORTED).await,
+                Some(Ok(Message::Binary(_))) => {
+                    api.metrics.frames_in.inc();
+                    return close_with(socket, close::UNSUPPORTED).await;
+                }
                 Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
                     conn.touch();
                     idle.as_mut().reset(Instant::now() + idle_timeout);
@@ -82,11 +97,13 @@ async fn serve(
             },
             message = outbound.recv() => match message.map(|m| *m) {
                 Some(Outbound::Text(text)) => {
+                    api.metrics.frames_out.inc();
                     if !write(&mut socket, conn, Message::Text(text.into())).await {
                         return owned(close::ABNORMAL);
                     }
                 }
                 Some(Outbound::Binary(data)) => {
+                    api.metrics.frames_out.inc();
                     if !write(&mut socket, conn, Message::Binary(data)).await {
                         return owned(close::ABNORMAL);
                     }

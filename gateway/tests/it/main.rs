@@ -17,6 +17,7 @@ mod limits;
 mod localstack;
 mod management;
 mod messages;
+pub mod metrics;
 mod node;
 mod readme;
 mod runtime;
