@@ -42,6 +42,7 @@
 //! sdk.rs             the AWS SDK config the gateway itself uses
 //! memory.rs          freed memory handed back to the system after a burst
 //! logs.rs            the log's two formats: human lines, or JSON objects
+//! watch.rs           hot reload: a function whose code changes gets fresh instances
 //! metrics.rs         counters and histograms for `/_wsgate/metrics`
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
@@ -99,6 +100,7 @@ mod sigv4;
 mod sqs;
 pub mod template;
 mod tls;
+mod watch;
 mod websocket;
 
 pub use config::Config;

@@ -56,6 +56,9 @@ struct Args {
     /// `human` lines, or `json`: one object per line (time, level, function, request id, connection, message).
     #[arg(long, env = "WSGATE_LOG_FORMAT", value_enum, default_value = "human")]
     log_format: wsgate::logs::LogFormat,
+    /// Reload a function when its code (binary, code folder, layers) changes on disk.
+    #[arg(long, env = "WSGATE_WATCH")]
+    watch: bool,
     /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
     #[arg(long, env = "WSGATE_NO_SIGV4")]
     no_sigv4: bool,
@@ -102,6 +105,12 @@ async fn main() -> anyhow::Result<()> {
         config.aws.endpoint_url = endpoint.clone();
         for other in &mut more {
             other.aws.endpoint_url = endpoint.clone();
+        }
+    }
+    if args.watch {
+        config.watch = true;
+        for other in &mut more {
+            other.watch = true;
         }
     }
     if args.no_sigv4 {

@@ -43,6 +43,8 @@ pub enum StartError {
 /// A running gateway.
 pub struct Gateway {
     api: Arc<Api>,
+    /// Watches the functions' code while the gateway runs (`--watch`).
+    _watcher: Option<notify::RecommendedWatcher>,
     addr: SocketAddr,
     server: JoinHandle<()>,
     ca: Option<std::path::PathBuf>,
@@ -98,6 +100,13 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let functions = functions::start(&config, &host, &metrics);
         let routes = Routes::bind(&config, &functions, &metrics);
+        let watcher = if config.watch {
+            crate::watch::start(&config, &functions)
+                .map_err(|e| tracing::warn!("cannot watch the functions' code: {e}"))
+                .ok()
+        } else {
+            None
+        };
         let vars = &config.api.stage_variables;
         let stage_variables = (!vars.is_empty()).then(|| serde_json::json!(vars));
         let api = Arc::new(Api {
@@ -149,6 +158,7 @@ impl Gateway {
         }
         Ok(Self {
             api,
+            _watcher: watcher,
             addr,
             server,
             ca: tls.map(|t| t.ca_path),

@@ -74,6 +74,9 @@ pub struct Config {
     /// The folder relative paths resolve against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Reload a function when its code changes on disk (`--watch`).
+    #[serde(skip)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -596,6 +599,7 @@ impl Config {
             tls: TlsConfig::default(),
             models: BTreeMap::new(),
             base_dir: base_dir.to_owned(),
+            watch: false,
         }
     }
 }

@@ -79,6 +79,23 @@ impl Function {
         result
     }
 
+    /// The function's code changed: the next invocation goes to a fresh
+    /// instance. Idle instances stop now; busy ones finish their invocation
+    /// first. Nothing queued is lost: it waits for the fresh instance.
+    pub fn reload(self: &Arc<Self>, why: &str) {
+        let stop = self.pool.retire_all();
+        tracing::info!(
+            "[{}] {why}: the next invocation starts a fresh instance",
+            self.name()
+        );
+        for id in stop {
+            if let Some(instance) = self.live.lock().unwrap().get(&id) {
+                instance.terminate(KillReason::Reaped);
+            }
+        }
+        self.rebalance();
+    }
+
     /// Counts a throttled invocation; a flood logs one line a second, not one per message.
     fn throttled(&self) -> InvokeError {
         let count = self.throttles.fetch_add(1, Ordering::Relaxed) + 1;

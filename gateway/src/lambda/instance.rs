@@ -107,7 +107,11 @@ impl Instance {
         if !self.initialised.swap(true, Ordering::AcqRel) {
             *self.init_duration.lock().unwrap() = Some(self.created.elapsed());
         }
-        let invocation = self.pool.next(self.id).await?;
+        let Some(invocation) = self.pool.next(self.id).await else {
+            // Being stopped (idle too long, old code, shutdown): make sure it is.
+            self.terminate(KillReason::Reaped);
+            return None;
+        };
         let request_id = ids::uuid();
         let deadline_ms =
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;

@@ -103,6 +103,8 @@ struct Board {
     states: BTreeMap<u64, InstanceState>,
     next_id: u64,
     closed: bool,
+    /// Instances up to this id run old code: they take no more work.
+    retired_through: u64,
 }
 
 pub(super) struct Pool {
@@ -222,7 +224,13 @@ impl Pool {
 
     fn set(&self, id: u64, state: InstanceState) -> bool {
         let mut board = self.board.lock().unwrap();
+        let retired = id <= board.retired_through;
         match board.states.get_mut(&id) {
+            // Old code asking for work: it is stopped instead.
+            Some(s) if retired && matches!(state, InstanceState::Idle { .. }) => {
+                *s = InstanceState::Stopping;
+                false
+            }
             Some(s) if *s != InstanceState::Stopping => {
                 *s = state;
                 true
@@ -258,6 +266,22 @@ impl Pool {
             let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
         }
         None
+    }
+
+    /// The function's code changed: every instance now running takes no more
+    /// work. Returns the ones to stop now (not holding an invocation); busy
+    /// ones finish theirs first and are stopped when they ask for more.
+    pub fn retire_all(&self) -> Vec<u64> {
+        let mut board = self.board.lock().unwrap();
+        board.retired_through = board.next_id;
+        let mut stop = Vec::new();
+        for (id, s) in board.states.iter_mut() {
+            if matches!(s, InstanceState::Starting | InstanceState::Idle { .. }) {
+                *s = InstanceState::Stopping;
+                stop.push(*id);
+            }
+        }
+        stop
     }
 
     /// The instance answered its invocation.

@@ -20,6 +20,7 @@ mod messages;
 pub mod metrics;
 mod node;
 mod readme;
+mod reload;
 mod runtime;
 mod scripts;
 mod sigv4;

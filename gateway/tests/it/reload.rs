@@ -1,0 +1,64 @@
+//! `--watch`: a function whose code changes on disk gets fresh instances; the
+//! socket stays open, a busy instance finishes its invocation first.
+
+use std::path::Path;
+
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+use wsgate::{Config, Gateway};
+
+use crate::common::*;
+
+/// Replaces a file the way a build does: write beside it, then rename over it.
+fn rebuild(from: &str, to: &Path) {
+    let fresh = to.with_extension("new");
+    std::fs::copy(from, &fresh).unwrap();
+    std::fs::rename(&fresh, to).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_binary_gets_fresh_instances_and_no_socket_drops() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let code = dir.path().join("fn");
+    std::fs::create_dir(&code).unwrap();
+    let binary = code.join("bootstrap");
+    std::fs::copy(bin("probe"), &binary).unwrap();
+    let extra = format!(
+        r#"
+[functions.probe]
+command = ["{}"]
+timeout_secs = 5
+max_concurrency = 2
+
+[routes]
+echo = {{ function = "probe", route_response = true }}
+"#,
+        binary.display()
+    );
+    let text = config_text("", &extra, &dir.path().join("events.jsonl"));
+    let mut config = Config::from_toml(&text, Path::new("test.toml"), dir.path()).unwrap();
+    config.watch = true;
+    let gateway = Gateway::start(config).await.unwrap();
+    let url = gateway.ws_url();
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let old = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].clone();
+
+    // A slow message is being handled when the code changes.
+    ws.send(Message::text(r#"{"action":"echo","do":"sleep:1500"}"#))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    rebuild(&bin("probe"), &binary);
+    let slow = next_json(&mut ws).await;
+    assert_eq!(
+        slow["pid"], old,
+        "the busy instance finished its invocation: {slow}"
+    );
+
+    // The next message, on the same socket, runs on a fresh instance.
+    let fresh = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_ne!(fresh["pid"], old, "{fresh}");
+    assert_eq!(gateway.connection_count(), 1);
+    gateway.shutdown().await;
+}
