@@ -59,6 +59,10 @@ struct Args {
     /// Reload a function when its code (binary, code folder, layers) changes on disk.
     #[arg(long, env = "WSGATE_WATCH")]
     watch: bool,
+    /// Run this command (in the config's folder) when sources change, e.g. `cargo build`;
+    /// a failed build leaves the last good code running.
+    #[arg(long, env = "WSGATE_BUILD")]
+    build: Option<String>,
     /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
     #[arg(long, env = "WSGATE_NO_SIGV4")]
     no_sigv4: bool,
@@ -106,6 +110,9 @@ async fn main() -> anyhow::Result<()> {
         for other in &mut more {
             other.aws.endpoint_url = endpoint.clone();
         }
+    }
+    if let Some(command) = args.build.as_ref().filter(|c| !c.is_empty()) {
+        config.build = Some(command.clone());
     }
     if args.watch {
         config.watch = true;

@@ -43,8 +43,8 @@ pub enum StartError {
 /// A running gateway.
 pub struct Gateway {
     api: Arc<Api>,
-    /// Watches the functions' code while the gateway runs (`--watch`).
-    _watcher: Option<notify::RecommendedWatcher>,
+    /// Watch the functions' code and the sources while the gateway runs.
+    _watchers: Vec<notify::RecommendedWatcher>,
     addr: SocketAddr,
     server: JoinHandle<()>,
     ca: Option<std::path::PathBuf>,
@@ -100,13 +100,19 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let functions = functions::start(&config, &host, &metrics);
         let routes = Routes::bind(&config, &functions, &metrics);
-        let watcher = if config.watch {
-            crate::watch::start(&config, &functions)
-                .map_err(|e| tracing::warn!("cannot watch the functions' code: {e}"))
-                .ok()
-        } else {
-            None
-        };
+        let mut watchers = Vec::new();
+        if config.watch {
+            match crate::watch::start(&config, &functions) {
+                Ok(w) => watchers.push(w),
+                Err(e) => tracing::warn!("cannot watch the functions' code: {e}"),
+            }
+        }
+        if let Some(command) = &config.build {
+            match crate::watch::start_build(command, &config.base_dir) {
+                Ok(w) => watchers.push(w),
+                Err(e) => tracing::warn!("cannot watch the sources for --build: {e}"),
+            }
+        }
         let vars = &config.api.stage_variables;
         let stage_variables = (!vars.is_empty()).then(|| serde_json::json!(vars));
         let api = Arc::new(Api {
@@ -158,7 +164,7 @@ impl Gateway {
         }
         Ok(Self {
             api,
-            _watcher: watcher,
+            _watchers: watchers,
             addr,
             server,
             ca: tls.map(|t| t.ca_path),

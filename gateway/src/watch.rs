@@ -157,3 +157,86 @@ async fn reload_on_change(
         }
     }
 }
+
+/// `--build CMD`: runs the build once when sources under `root` change
+/// (settled as above, never two at once), shows its output in the log, and
+/// says when it fails; the functions keep their last good code, and a build
+/// that succeeds reloads them through the code watcher.
+pub fn start_build(command: &str, root: &Path) -> notify::Result<notify::RecommendedWatcher> {
+    let (tx, rx) = mpsc::unbounded_channel::<PathBuf>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && matches!(
+                event.kind,
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+            )
+        {
+            for path in event.paths {
+                let _ = tx.send(path);
+            }
+        }
+    })?;
+    let mut dirs = Vec::new();
+    folders(root, &mut dirs);
+    for dir in &dirs {
+        let _ = watcher.watch(dir, RecursiveMode::NonRecursive);
+    }
+    tracing::info!(
+        "watching {} for source changes; they run `{command}`",
+        root.display()
+    );
+    tokio::spawn(build_on_change(rx, command.to_string(), root.to_path_buf()));
+    Ok(watcher)
+}
+
+async fn build_on_change(
+    mut changes: mpsc::UnboundedReceiver<PathBuf>,
+    command: String,
+    root: PathBuf,
+) {
+    while let Some(first) = changes.recv().await {
+        let mut changed = vec![first];
+        while let Ok(Some(more)) = tokio::time::timeout(SETTLE, changes.recv()).await {
+            changed.push(more);
+        }
+        // What the build itself writes (target/…) is not a source change.
+        let Some(source) = changed.iter().find(|p| !is_skipped(p, &root)) else {
+            continue;
+        };
+        tracing::info!("[build] {} changed: running `{command}`", source.display());
+        let output = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .current_dir(&root)
+            .output()
+            .await;
+        match output {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stderr).into_owned()
+                    + &String::from_utf8_lossy(&out.stdout);
+                if out.status.success() {
+                    tracing::info!("[build] succeeded");
+                } else {
+                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                        tracing::warn!("[build] {line}");
+                    }
+                    tracing::warn!(
+                        "[build] failed ({}): the functions keep running their last good code",
+                        out.status
+                    );
+                }
+            }
+            Err(e) => tracing::warn!("[build] cannot run `{command}`: {e}"),
+        }
+        // Changes made by the build itself are not a reason to build again.
+        while changes.try_recv().is_ok() {}
+    }
+}
+
+/// Under one of the skipped folders (build output, dependencies).
+fn is_skipped(path: &Path, root: &Path) -> bool {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .any(|c| c.as_os_str().to_str().is_some_and(|c| SKIPPED.contains(&c)))
+}

@@ -77,6 +77,9 @@ pub struct Config {
     /// Reload a function when its code changes on disk (`--watch`).
     #[serde(skip)]
     pub watch: bool,
+    /// Run this when sources under `base_dir` change (`--build`).
+    #[serde(skip)]
+    pub build: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -600,6 +603,7 @@ impl Config {
             models: BTreeMap::new(),
             base_dir: base_dir.to_owned(),
             watch: false,
+            build: None,
         }
     }
 }

@@ -62,3 +62,46 @@ echo = {{ function = "probe", route_response = true }}
     assert_eq!(gateway.connection_count(), 1);
     gateway.shutdown().await;
 }
+
+/// `--build`: a burst of source changes runs the build once; a failing build
+/// leaves the gateway serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn source_changes_run_the_build_once_and_a_failure_keeps_serving() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("handler.rs"), "fn main() {}").unwrap();
+    // The probe's own records go elsewhere: they are not sources.
+    let records = tempfile::tempdir().unwrap();
+    let text = config_text("", PROBE_APP, &records.path().join("events.jsonl"));
+    let mut config = Config::from_toml(&text, Path::new("test.toml"), dir.path()).unwrap();
+    // The build's own output goes under target/, which is never watched.
+    config.build = Some(
+        "mkdir -p target && echo run >> target/builds.log && ! grep -q broken src/handler.rs"
+            .into(),
+    );
+    let gateway = Gateway::start(config).await.unwrap();
+    let builds = || {
+        std::fs::read_to_string(dir.path().join("target/builds.log"))
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    for i in 0..5 {
+        std::fs::write(src.join("handler.rs"), format!("fn main() {{ {i} }}")).unwrap();
+    }
+    eventually("a build after the burst", async || builds() == 1).await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(builds(), 1, "one build for a burst of changes");
+
+    std::fs::write(src.join("handler.rs"), "broken").unwrap();
+    eventually("a build after the breaking change", async || builds() == 2).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(gateway.ws_url())
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
+    gateway.shutdown().await;
+}
