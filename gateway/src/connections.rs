@@ -4,7 +4,7 @@
 //! that owns it (`websocket/session.rs`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +47,29 @@ pub struct Connection {
     dead: AtomicBool,
     /// Wakes the session to end it (inline, no allocation: idle sockets stay small).
     wake: Notify,
+    /// Frames and bytes both ways, for the inspector.
+    pub traffic: Traffic,
+}
+
+/// A connection's frames and bytes in (from the client) and out.
+#[derive(Default)]
+pub struct Traffic {
+    pub frames_in: AtomicU64,
+    pub frames_out: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub bytes_out: AtomicU64,
+}
+
+impl Traffic {
+    pub fn inbound(&self, bytes: usize) {
+        self.frames_in.fetch_add(1, Ordering::Relaxed);
+        self.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    pub fn outbound(&self, bytes: usize) {
+        self.frames_out.fetch_add(1, Ordering::Relaxed);
+        self.bytes_out.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
 }
 
 /// How long a send may wait for room in a connection's queue. A client whose
@@ -62,6 +85,7 @@ impl Connection {
             last_active_ms: AtomicI64::new(last),
             dead: AtomicBool::new(false),
             wake: Notify::new(),
+            traffic: Traffic::default(),
         }
     }
 
@@ -125,5 +149,16 @@ impl Connections {
 
     pub fn len(&self) -> usize {
         self.connections.lock().unwrap().len()
+    }
+
+    /// Every open connection, at most `limit` of them.
+    pub fn list(&self, limit: usize) -> Vec<Arc<Connection>> {
+        self.connections
+            .lock()
+            .unwrap()
+            .values()
+            .take(limit)
+            .cloned()
+            .collect()
     }
 }

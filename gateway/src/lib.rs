@@ -44,6 +44,8 @@
 //! logs.rs            the log's two formats: human lines, or JSON objects
 //! watch.rs           hot reload: a function whose code changes gets fresh instances
 //! metrics.rs         counters and histograms for `/_wsgate/metrics`
+//! journal.rs         the last frames and invocations, while the inspector looks
+//! inspector.rs       `/_wsgate/`: the live inspector's page, its state and actions
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
 //! ids.rs             ids shaped like AWS's
@@ -81,7 +83,9 @@ mod functions;
 mod hosts;
 mod http_api;
 mod ids;
+mod inspector;
 mod integration;
+mod journal;
 mod lambda;
 mod lambda_api;
 mod layers;

@@ -63,6 +63,9 @@ struct Args {
     /// a failed build leaves the last good code running.
     #[arg(long, env = "WSGATE_BUILD")]
     build: Option<String>,
+    /// Turn off the live inspector at `/_wsgate/`.
+    #[arg(long, env = "WSGATE_NO_INSPECTOR")]
+    no_inspector: bool,
     /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
     #[arg(long, env = "WSGATE_NO_SIGV4")]
     no_sigv4: bool,
@@ -118,6 +121,12 @@ async fn main() -> anyhow::Result<()> {
         config.watch = true;
         for other in &mut more {
             other.watch = true;
+        }
+    }
+    if args.no_inspector {
+        config.api.inspector = false;
+        for other in &mut more {
+            other.api.inspector = false;
         }
     }
     if args.no_sigv4 {

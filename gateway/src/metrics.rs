@@ -50,6 +50,8 @@ fn duration_buckets() -> Histogram {
 
 pub struct Metrics {
     registry: Registry,
+    /// The last frames and invocations, for the inspector.
+    pub journal: crate::journal::Journal,
     pub connections_open: Gauge,
     pub connections_opened: Counter,
     pub connections_closed: Family<CodeLabel, Counter>,
@@ -68,6 +70,7 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut m = Self {
             registry: Registry::default(),
+            journal: Default::default(),
             connections_open: Gauge::default(),
             connections_opened: Counter::default(),
             connections_closed: Family::default(),

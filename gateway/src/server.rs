@@ -274,7 +274,7 @@ fn router(api: &Arc<Api>) -> Router {
         lambda = lambda.layer(from_fn_with_state(signed_by, require_sigv4));
     }
     let management = management.layer(from_fn_with_state(api.clone(), management::count));
-    Router::new()
+    let mut router = Router::new()
         .route("/{stage}", get(websocket::upgrade))
         .route("/_wsgate/metrics", get(metrics_text))
         .fallback(|| async { errors::forbidden() })
@@ -282,7 +282,11 @@ fn router(api: &Arc<Api>) -> Router {
         .merge(management)
         .layer(limit)
         .merge(http_api::router(api).layer(limit))
-        .merge(lambda)
+        .merge(lambda);
+    if api.config.api.inspector {
+        router = router.merge(crate::inspector::router(api));
+    }
+    router
 }
 
 /// `GET /_wsgate/metrics`: the Prometheus text format.

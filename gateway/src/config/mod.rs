@@ -106,6 +106,8 @@ pub struct ApiConfig {
     pub api_keys: Vec<String>,
     /// `@connections` and the Lambda API take only SigV4-signed requests, as on AWS.
     pub sigv4: bool,
+    /// The live inspector at `/_wsgate/` (`--no-inspector` turns it off).
+    pub inspector: bool,
     /// A client must send its whole request head (the WebSocket handshake, an
     /// HTTP request) within this time, or its connection is closed.
     pub header_timeout_secs: u64,
@@ -127,6 +129,7 @@ impl Default for ApiConfig {
             api_keys: Vec::new(),
             sigv4: true,
             header_timeout_secs: 10,
+            inspector: true,
         }
     }
 }

@@ -24,6 +24,7 @@ pub struct Function {
     live: Mutex<HashMap<u64, Arc<Instance>>>,
     tasks: Mutex<JoinSet<()>>,
     counts: Counts,
+    metrics: Arc<Metrics>,
     born: Instant,
     throttles: AtomicU64,
     /// The second (since `born`, from 1) of the last throttle log line.
@@ -44,6 +45,7 @@ impl Function {
             live: Mutex::default(),
             tasks: Mutex::new(JoinSet::new()),
             counts,
+            metrics,
             born: Instant::now(),
             throttles: AtomicU64::new(0),
             throttle_logged: AtomicU64::new(0),
@@ -138,7 +140,12 @@ impl Function {
         while tasks.try_join_next().is_some() {}
         for id in changes.start {
             self.counts.cold_starts.inc();
-            let instance = Instance::new(id, self.spec.clone(), self.pool.clone());
+            let instance = Instance::new(
+                id,
+                self.spec.clone(),
+                self.pool.clone(),
+                self.metrics.clone(),
+            );
             self.live.lock().unwrap().insert(id, instance.clone());
             tasks.spawn(self.clone().run(instance));
         }
@@ -151,7 +158,9 @@ impl Function {
         let held = Arc::downgrade(&instance);
         let current: process::CurrentRequest =
             Arc::new(move || held.upgrade().and_then(|i| i.request_id()));
-        let outcome = match process::start(&self.spec, instance.id, router, current).await {
+        let journal = self.metrics.clone();
+        let outcome = match process::start(&self.spec, instance.id, router, current, journal).await
+        {
             Ok(mut running) => {
                 instance.set_pid(running.pid);
                 let status = tokio::select! {

@@ -16,6 +16,7 @@ use super::pool::{Permit, Pool};
 use super::process;
 use super::spec::FunctionSpec;
 use crate::ids;
+use crate::metrics::Metrics;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum KillReason {
@@ -54,6 +55,8 @@ pub(super) struct Instance {
     pub id: u64,
     pub spec: Arc<FunctionSpec>,
     pool: Arc<Pool>,
+    /// The journal the inspector reads.
+    pub metrics: Arc<Metrics>,
     inflight: Mutex<Option<InFlight>>,
     created: Instant,
     initialised: AtomicBool,
@@ -65,11 +68,17 @@ pub(super) struct Instance {
 }
 
 impl Instance {
-    pub fn new(id: u64, spec: Arc<FunctionSpec>, pool: Arc<Pool>) -> Arc<Self> {
+    pub fn new(
+        id: u64,
+        spec: Arc<FunctionSpec>,
+        pool: Arc<Pool>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             id,
             spec,
             pool,
+            metrics,
             inflight: Mutex::new(None),
             created: Instant::now(),
             initialised: AtomicBool::new(false),
@@ -117,6 +126,16 @@ impl Instance {
             chrono::Utc::now().timestamp_millis() + self.spec.timeout.as_millis() as i64;
         tracing::info!(target: "wsgate::function", function = self.name(), request_id, "[{}] START RequestId: {request_id} Version: $LATEST", self.name());
         let payload = invocation.payload.clone();
+        let journal = &self.metrics.journal;
+        if journal.watching() {
+            let cold = self.init_duration.lock().unwrap().is_some();
+            journal.started(
+                self.name(),
+                &request_id,
+                crate::journal::trigger(&payload),
+                cold,
+            );
+        }
         // Held before the response is written: if the process dies now, the
         // instance's end fails the invocation instead of losing it.
         self.hold(request_id.clone(), invocation.reply, invocation.permit);
@@ -173,6 +192,11 @@ impl Instance {
         held.timer.abort();
         self.pool.answered(self.id);
         self.report(&held);
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(_) => "error",
+        };
+        self.journal_end(&held, outcome);
         let _ = held.reply.send(result);
         true
     }
@@ -202,7 +226,17 @@ impl Instance {
         held.timer.abort();
         tracing::warn!(target: "wsgate::function", function = self.name(), request_id = held.request_id, "[{}] RequestId: {} Error: {error}", self.name(), held.request_id);
         self.report(&held);
+        let outcome = match error {
+            InvokeError::Timeout(_) => "timeout",
+            _ => "crash",
+        };
+        self.journal_end(&held, outcome);
         let _ = held.reply.send(Err(error));
+    }
+
+    fn journal_end(&self, held: &InFlight, outcome: &str) {
+        let ms = held.started.elapsed().as_secs_f64() * 1000.0;
+        self.metrics.journal.ended(&held.request_id, ms, outcome);
     }
 
     /// END and REPORT lines like Lambda's.

@@ -38,6 +38,7 @@ pub(super) async fn start(
     instance_id: u64,
     runtime_api: Router,
     current: CurrentRequest,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) -> Result<Running, String> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -98,10 +99,15 @@ pub(super) async fn start(
     };
     pid_tx.send_replace(child.id().unwrap_or_default());
     if let Some(out) = child.stdout.take() {
-        tokio::spawn(pump(spec.name.clone(), out, current.clone()));
+        tokio::spawn(pump(
+            spec.name.clone(),
+            out,
+            current.clone(),
+            metrics.clone(),
+        ));
     }
     if let Some(err) = child.stderr.take() {
-        tokio::spawn(pump(spec.name.clone(), err, current));
+        tokio::spawn(pump(spec.name.clone(), err, current, metrics));
     }
     Ok(Running {
         pid: child.id().unwrap_or_default(),
@@ -160,7 +166,12 @@ impl axum::serve::Listener for OwnListener {
 
 /// Copies a function's output into the gateway log, line by line, prefixed with
 /// its name (and, as fields, the request it was handling).
-async fn pump(name: String, stream: impl AsyncRead + Unpin, current: CurrentRequest) {
+async fn pump(
+    name: String,
+    stream: impl AsyncRead + Unpin,
+    current: CurrentRequest,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) {
     let mut reader = BufReader::new(stream);
     let mut line = Vec::new();
     loop {
@@ -173,6 +184,7 @@ async fn pump(name: String, stream: impl AsyncRead + Unpin, current: CurrentRequ
                 let text = text.trim_end_matches(['\n', '\r']);
                 match current() {
                     Some(request_id) => {
+                        metrics.journal.log(&request_id, text);
                         tracing::info!(target: "wsgate::function", function = name, request_id, "[{name}] {text}")
                     }
                     None => {

@@ -8,3 +8,12 @@ mod session;
 mod upgrade;
 
 pub use handshake::upgrade;
+
+/// Handles a text message as if `conn` had sent it (the inspector's replay).
+pub async fn replay(
+    api: std::sync::Arc<crate::api::Api>,
+    conn: std::sync::Arc<crate::connections::Connection>,
+    text: String,
+) {
+    dispatch::message(api, conn, text).await
+}

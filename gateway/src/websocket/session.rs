@@ -72,6 +72,8 @@ async fn serve(
             frame = socket.next() => match frame {
                 Some(Ok(Message::Text(text))) => {
                     api.metrics.frames_in.inc();
+                    conn.traffic.inbound(text.len());
+                    api.metrics.journal.frame(&conn.info.connection_id, "in", text.as_str());
                     conn.touch();
                     idle.as_mut().reset(Instant::now() + idle_timeout);
                     // Each message runs on its own, as API Gateway invokes concurrently.
@@ -98,12 +100,16 @@ async fn serve(
             message = outbound.recv() => match message.map(|m| *m) {
                 Some(Outbound::Text(text)) => {
                     api.metrics.frames_out.inc();
+                    conn.traffic.outbound(text.len());
+                    api.metrics.journal.frame(&conn.info.connection_id, "out", &text);
                     if !write(&mut socket, conn, Message::Text(text.into())).await {
                         return owned(close::ABNORMAL);
                     }
                 }
                 Some(Outbound::Binary(data)) => {
                     api.metrics.frames_out.inc();
+                    conn.traffic.outbound(data.len());
+                    api.metrics.journal.frame(&conn.info.connection_id, "out", &format!("<{} bytes of binary>", data.len()));
                     if !write(&mut socket, conn, Message::Binary(data)).await {
                         return owned(close::ABNORMAL);
                     }

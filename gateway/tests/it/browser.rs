@@ -197,3 +197,62 @@ async fn the_page_shows_a_download_link_for_its_user_only() {
     alice.screenshot(&shot).await;
     app.gateway.shutdown().await;
 }
+
+/// The inspector in Chromium: a connection and its frames appear live, the
+/// invocation with its function and trigger, and the page's actions reach the
+/// client (send) and the route (replay).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inspector_shows_connections_frames_and_invocations_live() {
+    let gw = start(PROBE_APP).await;
+    let browser = Chromium::start().await;
+    let mut page = browser
+        .open(&format!("http://{}/_wsgate/", gw.gateway.local_addr()))
+        .await;
+    page.wait_for(
+        "the page is live",
+        "document.getElementById('status').dataset.state",
+        |v| v == "live",
+    )
+    .await;
+    // A client connects after the page is open: it appears without a reload.
+    let mut ws = gw.connect("").await;
+    let id = connection_id(&mut ws).await;
+    let row = format!("document.querySelector('tr.connection[data-id=\"{id}\"]')");
+    page.wait_for("the connection's row", &format!("!!{row}"), |v| v == true)
+        .await;
+    ask(&mut ws, r#"{"action":"echo","n":1}"#).await;
+    page.eval(&format!("{row}.click()")).await;
+    page.wait_for(
+        "its frames, both ways",
+        "[...document.querySelectorAll('#frames tbody tr')].map(r => r.cells[1].textContent).sort().join()",
+        |v| v.as_str().is_some_and(|s| s.contains("in") && s.contains("out")),
+    )
+    .await;
+    page.wait_for(
+        "the invocation",
+        "[...document.querySelectorAll('#invocations tbody tr')].some(r => r.cells[1].textContent === 'probe' && r.cells[2].textContent === 'echo' && r.cells[6].textContent === 'success')",
+        |v| v == true,
+    )
+    .await;
+
+    // Send a frame to the client from the page.
+    page.eval("document.getElementById('frame').value = 'hello from the inspector'; document.getElementById('send').click()")
+        .await;
+    assert_eq!(next_text(&mut ws).await, "hello from the inspector");
+    // Replay a frame as the client: it is routed and answered to the client.
+    page.eval(r#"document.getElementById('frame').value = '{"action":"echo","replayed":true}'; document.getElementById('replay').click()"#)
+        .await;
+    let reply = next_json(&mut ws).await;
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    assert!(
+        reply["echo"].as_str().unwrap().contains("replayed"),
+        "{reply}"
+    );
+
+    let shot = bin_dir().join("inspector.png");
+    page.screenshot(&shot).await;
+    // And close it from the page.
+    page.eval("document.getElementById('close').click()").await;
+    assert_eq!(expect_close(&mut ws).await.0, 1000);
+    gw.gateway.shutdown().await;
+}
