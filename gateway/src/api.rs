@@ -3,7 +3,7 @@
 //! handler; `server.rs` builds it and hands it to each of them.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,8 +21,9 @@ pub struct Api {
     pub api_id: String,
     /// `stageVariables` for events, made once (None when the stage has none).
     pub stage_variables: Option<serde_json::Value>,
-    pub routes: Routes,
-    pub functions: BTreeMap<String, Arc<Function>>,
+    /// Routes and functions; replaced whole when the template or config is
+    /// reloaded (`--watch`), so a message sees one model or the other.
+    model: RwLock<Arc<Model>>,
     pub connections: Connections,
     /// Cancelled when the gateway shuts down; sessions close on it.
     pub shutdown: CancellationToken,
@@ -34,7 +35,44 @@ pub struct Api {
     pub metrics: Arc<Metrics>,
 }
 
+/// The API's routes bound to its functions.
+pub struct Model {
+    pub routes: Routes,
+    pub functions: BTreeMap<String, Arc<Function>>,
+}
+
 impl Api {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Config,
+        api_id: String,
+        stage_variables: Option<serde_json::Value>,
+        model: Model,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            config,
+            api_id,
+            stage_variables,
+            model: RwLock::new(Arc::new(model)),
+            connections: Connections::default(),
+            shutdown: CancellationToken::new(),
+            sessions: TaskTracker::new(),
+            pollers: TaskTracker::new(),
+            metrics,
+        }
+    }
+
+    /// The routes and functions now.
+    pub fn model(&self) -> Arc<Model> {
+        self.model.read().unwrap().clone()
+    }
+
+    /// Puts a new model in place; returns the one it replaces.
+    pub fn replace_model(&self, model: Model) -> Arc<Model> {
+        std::mem::replace(&mut *self.model.write().unwrap(), Arc::new(model))
+    }
+
     pub fn stage(&self) -> &str {
         &self.config.api.stage
     }

@@ -102,6 +102,15 @@ pub fn start(
         .collect()
 }
 
+/// Every function's spec, by name (for a reload to compare with the running ones).
+pub fn specs(config: &Config, host: &Host) -> BTreeMap<String, FunctionSpec> {
+    config
+        .functions
+        .keys()
+        .map(|name| (name.clone(), spec(config, name, host)))
+        .collect()
+}
+
 /// A function's spec: Lambda's settings from the config, and the environment
 /// that points its SDK clients at this gateway and the AWS endpoint.
 fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {

@@ -26,7 +26,7 @@ pub fn router(api: &Arc<Api>) -> Router<()> {
     for (key, r) in &api.config.http.routes {
         let route = Arc::new(HttpRoute {
             route_key: key.as_str().to_string(),
-            function: api.functions[&r.function].clone(),
+            function: api.model().functions[&r.function].clone(),
         });
         let handler =
             axum::routing::on(key.method_filter(), handle).with_state((api.clone(), route));

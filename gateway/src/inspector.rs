@@ -68,6 +68,7 @@ async fn state(State(api): State<Arc<Api>>) -> Response {
         })
         .collect();
     let functions: Vec<Value> = api
+        .model()
         .functions
         .values()
         .map(|f| {

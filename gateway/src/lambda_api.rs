@@ -45,11 +45,7 @@ struct Qualifier {
 }
 
 /// A function by name, ARN or partial ARN, with an optional `:$LATEST` qualifier.
-fn find<'a>(
-    api: &'a Api,
-    name: &str,
-    qualifier: Option<&str>,
-) -> Result<&'a Arc<Function>, Box<Response>> {
+fn find(api: &Api, name: &str, qualifier: Option<&str>) -> Result<Arc<Function>, Box<Response>> {
     // axum's Path has already percent-decoded it.
     let (bare, version) = parse_name(name);
     let unknown = || {
@@ -67,7 +63,11 @@ fn find<'a>(
     if version.or(qualifier).is_some_and(|q| q != "$LATEST") {
         return Err(Box::new(unknown()));
     }
-    api.functions.get(bare).ok_or_else(|| Box::new(unknown()))
+    api.model()
+        .functions
+        .get(bare)
+        .cloned()
+        .ok_or_else(|| Box::new(unknown()))
 }
 
 /// A function's name and qualifier from `name[:qualifier]`,
@@ -274,7 +274,7 @@ async fn get_function(
 ) -> Response {
     match find(&api, &name, q.qualifier.as_deref()) {
         Ok(f) => axum::Json(json!({
-            "Configuration": configuration(f),
+            "Configuration": configuration(&f),
             "Code": { "RepositoryType": "S3", "Location": "" },
         }))
         .into_response(),
@@ -284,7 +284,12 @@ async fn get_function(
 
 /// `GET /2015-03-31/functions/`
 async fn list_functions(State(api): State<Arc<Api>>) -> Response {
-    let functions: Vec<Value> = api.functions.values().map(|f| configuration(f)).collect();
+    let functions: Vec<Value> = api
+        .model()
+        .functions
+        .values()
+        .map(|f| configuration(f))
+        .collect();
     axum::Json(json!({ "Functions": functions })).into_response()
 }
 

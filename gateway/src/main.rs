@@ -76,6 +76,48 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     wsgate::logs::init(args.log_format);
     tokio::spawn(wsgate::memory::give_back_periodically());
+    let configs = load(&args)?;
+    // Signal handlers before "ready", so a signal right after start-up is not fatal.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut gateways = Vec::new();
+    for config in configs {
+        let gateway = Gateway::start(config)
+            .await
+            .context("cannot start wsgate")?;
+        announce(&gateway);
+        gateways.push(gateway);
+    }
+    let (changed_tx, mut changed) = tokio::sync::mpsc::unbounded_channel();
+    let _model_watcher = if args.watch {
+        watch_file(&model_file(&args), changed_tx)
+            .map_err(|e| tracing::warn!("cannot watch {}: {e}", model_file(&args).display()))
+            .ok()
+    } else {
+        None
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = interrupt.recv() => break,
+            Some(()) = changed.recv() => {
+                // A save is often several writes: wait for them to settle.
+                while let Ok(Some(())) =
+                    tokio::time::timeout(std::time::Duration::from_millis(300), changed.recv()).await
+                {}
+                reload(&args, &gateways).await;
+            }
+        }
+    }
+    for gateway in gateways {
+        gateway.shutdown().await;
+    }
+    Ok(())
+}
+
+/// The configs to run, from the template or the config file, with the
+/// command line's overrides: the first is the main API, then any others.
+fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
     let endpoint = match args.aws_endpoint_url.as_deref() {
         None | Some("") => None,
         Some("aws") => Some(None),
@@ -135,25 +177,69 @@ async fn main() -> anyhow::Result<()> {
             other.api.sigv4 = false;
         }
     }
-    // Signal handlers before "ready", so a signal right after start-up is not fatal.
-    let mut term = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut gateways = Vec::new();
-    for config in std::iter::once(config).chain(more) {
-        let gateway = Gateway::start(config)
-            .await
-            .context("cannot start wsgate")?;
-        announce(&gateway);
-        gateways.push(gateway);
+    Ok(std::iter::once(config).chain(more).collect())
+}
+
+/// The file the model comes from, watched with `--watch`.
+fn model_file(args: &Args) -> std::path::PathBuf {
+    args.template.clone().unwrap_or_else(|| args.config.clone())
+}
+
+/// Reloads each running API from the changed file; a file that does not load
+/// (or a change that needs a restart) leaves the running model in place.
+async fn reload(args: &Args, gateways: &[Gateway]) {
+    let file = model_file(args);
+    let configs = match load(args) {
+        Ok(configs) => configs,
+        Err(e) => {
+            tracing::warn!("{}: {e:#}; the running model stays", file.display());
+            return;
+        }
+    };
+    if configs.len() != gateways.len() {
+        tracing::warn!(
+            "{}: it now has {} API(s) instead of {}; that needs a restart",
+            file.display(),
+            configs.len(),
+            gateways.len()
+        );
+        return;
     }
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = interrupt.recv() => {}
+    for (gateway, config) in gateways.iter().zip(configs) {
+        match gateway.reload(config).await {
+            Ok(summary) => tracing::info!("{}: reloaded: {summary}", file.display()),
+            Err(e) => tracing::warn!(
+                "{}: not reloaded ({e}); the running model stays",
+                file.display()
+            ),
+        }
     }
-    for gateway in gateways {
-        gateway.shutdown().await;
-    }
-    Ok(())
+}
+
+/// Sends a tick when `file` changes (editors often replace it: its folder is watched).
+fn watch_file(
+    file: &std::path::Path,
+    changed: tokio::sync::mpsc::UnboundedSender<()>,
+) -> notify::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let name = file.file_name().map(|n| n.to_os_string());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && !event.kind.is_access()
+            && event
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+        {
+            let _ = changed.send(());
+        }
+    })?;
+    let folder = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    watcher.watch(&folder, notify::RecursiveMode::NonRecursive)?;
+    Ok(watcher)
 }
 
 /// The ready lines, one set per WebSocket API.

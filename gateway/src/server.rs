@@ -10,14 +10,11 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{any, get};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use crate::api::Api;
+use crate::api::{Api, Model};
 use crate::apigw::errors;
 use crate::auth::{Gate, Verifier, require_sigv4};
 use crate::config::Config;
-use crate::connections::Connections;
 use crate::lambda::Function;
 use crate::listener::DualListener;
 use crate::metrics::Metrics;
@@ -43,11 +40,17 @@ pub enum StartError {
 /// A running gateway.
 pub struct Gateway {
     api: Arc<Api>,
-    /// Watch the functions' code and the sources while the gateway runs.
-    _watchers: Vec<notify::RecommendedWatcher>,
+    /// Watches the sources for `--build` while the gateway runs.
+    _build_watcher: Option<notify::RecommendedWatcher>,
+    /// Watches the functions' code (`--watch`); remade with each model.
+    code_watcher: std::sync::Mutex<Option<notify::RecommendedWatcher>>,
     addr: SocketAddr,
     server: JoinHandle<()>,
-    ca: Option<std::path::PathBuf>,
+    tls: Option<crate::tls::Tls>,
+    /// Functions an earlier reload replaced: stopped with the gateway.
+    retired: std::sync::Mutex<Vec<Arc<Function>>>,
+    /// The config of the model in place, and the stop of its SQS pollers.
+    current: tokio::sync::Mutex<(Config, tokio_util::sync::CancellationToken)>,
 }
 
 impl Gateway {
@@ -100,45 +103,25 @@ impl Gateway {
         let metrics = Arc::new(Metrics::default());
         let functions = functions::start(&config, &host, &metrics);
         let routes = Routes::bind(&config, &functions, &metrics);
-        let mut watchers = Vec::new();
-        if config.watch {
-            match crate::watch::start(&config, &functions) {
-                Ok(w) => watchers.push(w),
-                Err(e) => tracing::warn!("cannot watch the functions' code: {e}"),
-            }
-        }
-        if let Some(command) = &config.build {
-            match crate::watch::start_build(command, &config.base_dir) {
-                Ok(w) => watchers.push(w),
-                Err(e) => tracing::warn!("cannot watch the sources for --build: {e}"),
-            }
-        }
+        let code_watcher = watch_code(&config, &functions);
+        let build_watcher = config.build.as_ref().and_then(|command| {
+            crate::watch::start_build(command, &config.base_dir)
+                .map_err(|e| tracing::warn!("cannot watch the sources for --build: {e}"))
+                .ok()
+        });
+        let current_config = config.clone();
         let vars = &config.api.stage_variables;
         let stage_variables = (!vars.is_empty()).then(|| serde_json::json!(vars));
-        let api = Arc::new(Api {
+        let api = Arc::new(Api::new(
             config,
             api_id,
             stage_variables,
-            routes,
-            functions,
-            connections: Connections::default(),
-            shutdown: CancellationToken::new(),
-            sessions: TaskTracker::new(),
-            pollers: TaskTracker::new(),
+            Model { routes, functions },
             metrics,
-        });
+        ));
+        let pollers = api.shutdown.child_token();
         if let Some(sdk) = &sdk {
-            for mapping in &api.config.sqs {
-                let function = api.functions[&mapping.function].clone();
-                let source = EventSource::new(
-                    mapping.clone(),
-                    function,
-                    sdk,
-                    api.config.aws.clone(),
-                    api.metrics.clone(),
-                );
-                source.spawn(&api.shutdown, &api.pollers);
-            }
+            start_pollers(&api, &api.config, sdk, &pollers);
         }
         let app = router(&api);
         let stop = api.shutdown.clone();
@@ -164,11 +147,92 @@ impl Gateway {
         }
         Ok(Self {
             api,
-            _watchers: watchers,
+            _build_watcher: build_watcher,
+            code_watcher: std::sync::Mutex::new(code_watcher),
             addr,
             server,
-            ca: tls.map(|t| t.ca_path),
+            tls,
+            retired: std::sync::Mutex::default(),
+            current: tokio::sync::Mutex::new((current_config, pollers)),
         })
+    }
+
+    /// Puts a changed template or config in place: functions whose settings
+    /// changed get fresh instances, new ones start on first use, removed ones
+    /// stop once idle; routes and SQS mappings follow. Open sockets stay open.
+    /// The stage, the listener and TLS need a restart: such a change is refused.
+    pub async fn reload(&self, config: Config) -> Result<String, String> {
+        let mut current = self.current.lock().await;
+        let (old, _) = &*current;
+        if config.api.stage != old.api.stage || config.tls.enabled != old.tls.enabled {
+            return Err("the stage or TLS changed: that needs a restart".into());
+        }
+        let uses_aws = !(config.sqs.is_empty()
+            && config.provision.tables.is_empty()
+            && config.provision.queues.is_empty());
+        let sdk = if uses_aws {
+            let sdk = crate::sdk::sdk_config(&config.aws).await;
+            crate::provision::provision(&sdk, &config.provision)
+                .await
+                .map_err(|e| e.to_string())?;
+            Some(sdk)
+        } else {
+            None
+        };
+        let host =
+            functions::Host::prepare(&config, self.addr, &self.api.api_id, self.tls.as_ref())
+                .map_err(|e| e.to_string())?;
+        let before = self.api.model();
+        let specs = functions::specs(&config, &host);
+        let mut changed = Vec::new();
+        let functions: std::collections::BTreeMap<String, Arc<Function>> = specs
+            .into_iter()
+            .map(|(name, spec)| {
+                let same = before
+                    .functions
+                    .get(&name)
+                    .filter(|f| format!("{:?}", f.spec()) == format!("{spec:?}"));
+                let function = match same {
+                    Some(f) => f.clone(),
+                    None => {
+                        changed.push(name.clone());
+                        Function::new(spec, self.api.metrics.clone())
+                    }
+                };
+                (name, function)
+            })
+            .collect();
+        let routes = Routes::bind(&config, &functions, &self.api.metrics);
+        let replaced = self.api.replace_model(Model {
+            routes,
+            functions: functions.clone(),
+        });
+        // Functions no longer in use finish what they hold, then stop.
+        for (name, old_fn) in &replaced.functions {
+            if !functions.get(name).is_some_and(|f| Arc::ptr_eq(f, old_fn)) {
+                old_fn.reload("replaced by the reloaded model");
+                self.retired.lock().unwrap().push(old_fn.clone());
+            }
+        }
+        if format!("{:?}", config.sqs) != format!("{:?}", old.sqs) {
+            current.1.cancel();
+            current.1 = self.api.shutdown.child_token();
+            if let Some(sdk) = &sdk {
+                start_pollers(&self.api, &config, sdk, &current.1);
+            }
+        }
+        if config.watch {
+            *self.code_watcher.lock().unwrap() = watch_code(&config, &functions);
+        }
+        current.0 = config;
+        let summary = format!(
+            "{} function(s), {} changed or new ({}), {} SQS mapping(s)",
+            functions.len(),
+            changed.len(),
+            changed.join(", "),
+            current.0.sqs.len()
+        );
+        Ok(summary)
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -177,7 +241,7 @@ impl Gateway {
 
     /// The local certificate authority's certificate, when TLS is on.
     pub fn ca_cert(&self) -> Option<&std::path::Path> {
-        self.ca.as_deref()
+        self.tls.as_ref().map(|t| t.ca_path.as_path())
     }
 
     /// `ws://HOST:PORT/{stage}`
@@ -195,7 +259,7 @@ impl Gateway {
     }
 
     pub fn function(&self, name: &str) -> Option<Arc<Function>> {
-        self.api.functions.get(name).cloned()
+        self.api.model().functions.get(name).cloned()
     }
 
     pub fn connection_count(&self) -> usize {
@@ -239,10 +303,45 @@ impl Gateway {
             );
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server).await;
-        for function in self.api.functions.values() {
+        let retired = std::mem::take(&mut *self.retired.lock().unwrap());
+        for function in self.api.model().functions.values().chain(&retired) {
             function.shutdown().await;
         }
         tracing::info!("wsgate stopped");
+    }
+}
+
+/// Watches the functions' code when `--watch` is on.
+fn watch_code(
+    config: &Config,
+    functions: &std::collections::BTreeMap<String, Arc<Function>>,
+) -> Option<notify::RecommendedWatcher> {
+    if !config.watch {
+        return None;
+    }
+    crate::watch::start(config, functions)
+        .map_err(|e| tracing::warn!("cannot watch the functions' code: {e}"))
+        .ok()
+}
+
+/// The pollers of every SQS mapping in `config`, stopped by `stop`.
+fn start_pollers(
+    api: &Arc<Api>,
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+    stop: &tokio_util::sync::CancellationToken,
+) {
+    let model = api.model();
+    for mapping in &config.sqs {
+        let function = model.functions[&mapping.function].clone();
+        let source = EventSource::new(
+            mapping.clone(),
+            function,
+            sdk,
+            config.aws.clone(),
+            api.metrics.clone(),
+        );
+        source.spawn(stop, &api.pollers);
     }
 }
 

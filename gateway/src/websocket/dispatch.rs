@@ -14,8 +14,9 @@ use crate::{ids, integration};
 pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
     let id = &conn.info.connection_id;
     let request_id = ids::aws_id();
-    let Some(route) = api.routes.select(&body) else {
-        api.routes.unrouted.inc();
+    let model = api.model();
+    let Some(route) = model.routes.select(&body) else {
+        model.routes.unrouted.inc();
         let frame = errors::forbidden_frame(id, &request_id);
         conn.send(Outbound::Text(frame)).await;
         return;

@@ -40,7 +40,8 @@ pub async fn upgrade(
     let now = now_ms();
     let (mut info, request) = describe(&api, peer, &parts.headers, query.as_deref(), now);
     let mut protocol = None;
-    if let Some(connect) = &api.routes.connect {
+    let model = api.model();
+    if let Some(connect) = &model.routes.connect {
         match run_connect(&api, connect, &mut info, &request, now).await {
             Ok(chosen) => protocol = chosen,
             Err(refused) => return refused,

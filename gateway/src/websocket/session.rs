@@ -46,7 +46,8 @@ pub async fn run(
         .inc();
     api.connections.remove(&info.connection_id);
     tracing::info!(connection = %info.connection_id, code, reason, "disconnected");
-    if let Some(route) = &api.routes.disconnect {
+    let model = api.model();
+    if let Some(route) = &model.routes.disconnect {
         let request_id = ids::aws_id();
         let event = events::disconnect_event(&info, code, &reason, &request_id, now_ms());
         let timeout = api.integration_timeout();

@@ -14,7 +14,7 @@ pub struct Running {
     pub child: Child,
     pub url: String,
     log: Arc<Mutex<String>>,
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Running {
@@ -62,9 +62,11 @@ pub async fn run_wsgate_limited(
     )
     .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_wsgate"));
+    // A test that runs a template gives `--template` itself.
+    if !args.contains(&"--template") {
+        command.arg("--config").arg(&config);
+    }
     command
-        .arg("--config")
-        .arg(&config)
         .args(args)
         .envs(env.iter().copied())
         .env("RUST_LOG", "info")

@@ -105,3 +105,142 @@ async fn source_changes_run_the_build_once_and_a_failure_keeps_serving() {
     );
     gateway.shutdown().await;
 }
+
+/// With `--watch`, an edited config adds a route live: the open socket stays
+/// and uses it; an invalid edit is reported and the running model stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_config_adds_a_route_live() {
+    let app = |routes: &str| {
+        format!(
+            r#"
+[functions.probe]
+command = ["{{probe}}"]
+env = {{ PROBE_LOG = "{{log}}" }}
+
+[routes]
+echo = {{ function = "probe", route_response = true }}
+{routes}
+"#
+        )
+    };
+    let running = crate::binary::run_wsgate_with(&app(""), &["--watch"], &[]).await;
+    let file = running.dir.path().join("wsgate.toml");
+    let events = running.dir.path().join("events.jsonl");
+    let (mut ws, _) = tokio_tungstenite::connect_async(&running.url)
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
+    // No such route yet, and no $default: Forbidden.
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"hello"}"#).await["message"],
+        "Forbidden"
+    );
+
+    let added = app(r#"hello = { function = "probe", route_response = true }"#);
+    std::fs::write(&file, config_text("", &added, &events)).unwrap();
+    eventually("the reload", async || running.log().contains("reloaded:")).await;
+    let reply = ask(&mut ws, r#"{"action":"hello"}"#).await;
+    assert_eq!(reply["routeKey"], "hello", "{reply}");
+
+    // A broken edit: reported as at start-up, and nothing changes.
+    std::fs::write(&file, "[api]\nidle_timeout = 5\n").unwrap();
+    eventually("the refusal", async || {
+        running.log().contains("the running model stays")
+    })
+    .await;
+    assert!(running.log().contains("idle_timeout"), "{}", running.log());
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"hello"}"#).await["routeKey"],
+        "hello"
+    );
+}
+
+/// A SAM template whose echo route (and, with `extra`, more) runs the probe.
+fn template(extra: &str) -> String {
+    let route = |name: &str, key: &str| {
+        format!(
+            r#"
+  {name}Route:
+    Type: AWS::ApiGatewayV2::Route
+    Properties:
+      ApiId: !Ref Api
+      RouteKey: {key}
+      Target: !Sub integrations/${{Integration}}
+  {name}RouteResponse:
+    Type: AWS::ApiGatewayV2::RouteResponse
+    Properties:
+      ApiId: !Ref Api
+      RouteId: !Ref {name}Route
+      RouteResponseKey: $default
+"#
+        )
+    };
+    let mut text = String::from(
+        r#"Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: live
+      ProtocolType: WEBSOCKET
+      RouteSelectionExpression: $request.body.action
+  Stage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties: {ApiId: !Ref Api, StageName: live}
+  Integration:
+    Type: AWS::ApiGatewayV2::Integration
+    Properties:
+      ApiId: !Ref Api
+      IntegrationType: AWS_PROXY
+      IntegrationUri: !Sub arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Probe.Arn}/invocations
+  Probe:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: provided.al2023, Handler: probe}
+"#,
+    );
+    text.push_str(&route("Echo", "echo"));
+    if !extra.is_empty() {
+        text.push_str(&route("Hello", extra));
+    }
+    text
+}
+
+/// The same through a SAM template: a route added to it is live at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_change_adds_a_route_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.yaml");
+    std::fs::write(&file, template("")).unwrap();
+    let bins = bin_dir().to_string_lossy().into_owned();
+    let path = file.to_string_lossy().into_owned();
+    let args = [
+        "--template",
+        path.as_str(),
+        "--bin-dir",
+        bins.as_str(),
+        "--listen",
+        "127.0.0.1:0",
+        "--watch",
+    ];
+    let running = crate::binary::run_wsgate_with("", &args, &[]).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&running.url)
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"hello"}"#).await["message"],
+        "Forbidden"
+    );
+    std::fs::write(&file, template("hello")).unwrap();
+    eventually("the reload", async || running.log().contains("reloaded:")).await;
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"hello"}"#).await["routeKey"],
+        "hello"
+    );
+}
