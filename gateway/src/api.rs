@@ -33,6 +33,8 @@ pub struct Api {
     pub pollers: TaskTracker,
     /// What `/_wsgate/metrics` reports.
     pub metrics: Arc<Metrics>,
+    /// An SQS client for the inspector's queue figures, made on first use.
+    pub sqs: tokio::sync::OnceCell<aws_sdk_sqs::Client>,
 }
 
 /// The API's routes bound to its functions.
@@ -60,6 +62,7 @@ impl Api {
             sessions: TaskTracker::new(),
             pollers: TaskTracker::new(),
             metrics,
+            sqs: tokio::sync::OnceCell::new(),
         }
     }
 

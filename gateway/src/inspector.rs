@@ -80,12 +80,18 @@ async fn state(State(api): State<Arc<Api>>) -> Response {
             })
         })
         .collect();
-    let mappings: Vec<Value> = api
-        .config
-        .sqs
-        .iter()
-        .map(|m| json!({ "queue": m.queue, "function": m.function, "batchSize": m.batch_size }))
-        .collect();
+    let mut mappings = Vec::new();
+    for m in &api.config.sqs {
+        let depth = queue_depth(&api, &m.queue).await;
+        mappings.push(json!({
+            "queue": m.queue,
+            "function": m.function,
+            "batchSize": m.batch_size,
+            "waiting": depth.waiting,
+            "inFlight": depth.in_flight,
+            "dlqDepth": depth.dead_letters,
+        }));
+    }
     let body = json!({
         "stage": api.stage(),
         "apiId": api.api_id,
@@ -98,6 +104,86 @@ async fn state(State(api): State<Arc<Api>>) -> Response {
         "metrics": api.metrics.render(),
     });
     ([("content-type", "application/json")], body.to_string()).into_response()
+}
+
+/// A queue's messages as SQS counts them; None where the backend does not answer.
+#[derive(Default)]
+struct Depth {
+    waiting: Option<u64>,
+    in_flight: Option<u64>,
+    dead_letters: Option<u64>,
+}
+
+/// Asks SQS for a mapping's queue and its dead-letter queue (1 s at most).
+async fn queue_depth(api: &Api, queue: &str) -> Depth {
+    let ask = async {
+        let client = api
+            .sqs
+            .get_or_init(|| async {
+                aws_sdk_sqs::Client::new(&crate::sdk::sdk_config(&api.config.aws).await)
+            })
+            .await;
+        let url = queue_url(client, queue).await?;
+        let attrs = attributes(client, &url).await?;
+        let count = |name: &str| attrs.get(name).and_then(|v| v.parse().ok());
+        let mut depth = Depth {
+            waiting: count("ApproximateNumberOfMessages"),
+            in_flight: count("ApproximateNumberOfMessagesNotVisible"),
+            dead_letters: None,
+        };
+        let dlq = attrs
+            .get("RedrivePolicy")
+            .and_then(|p| serde_json::from_str::<Value>(p).ok())
+            .and_then(|p| p["deadLetterTargetArn"].as_str().map(str::to_string));
+        if let Some(arn) = dlq
+            && let Some(url) = queue_url(client, &arn).await
+            && let Some(attrs) = attributes(client, &url).await
+        {
+            depth.dead_letters = attrs
+                .get("ApproximateNumberOfMessages")
+                .and_then(|v| v.parse().ok());
+        }
+        Some(depth)
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(1), ask)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// A queue given by URL, ARN or name, as its URL.
+async fn queue_url(client: &aws_sdk_sqs::Client, queue: &str) -> Option<String> {
+    if queue.starts_with("http://") || queue.starts_with("https://") {
+        return Some(queue.to_string());
+    }
+    let name = queue.rsplit(':').next().unwrap_or(queue);
+    client
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .ok()?
+        .queue_url
+}
+
+async fn attributes(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+) -> Option<std::collections::HashMap<String, String>> {
+    let out = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .ok()?;
+    Some(
+        out.attributes?
+            .into_iter()
+            .map(|(k, v)| (k.as_str().to_string(), v))
+            .collect(),
+    )
 }
 
 fn gone(id: &str) -> Response {

@@ -130,7 +130,15 @@ async fn batch_item_failures_are_retried_alone_and_end_in_the_dlq() {
     all.insert(2, poison.clone());
     send(&sdk, "Work", &all).await;
 
-    // The poison message is received twice, then the redrive policy moves it.
+    // The poison message is received twice, then the redrive policy moves it:
+    // the inspector shows it in the mapping's DLQ.
+    let addr = gw.gateway.local_addr();
+    eventually("the inspector's DLQ depth", async || {
+        let (_, _, body) = http(addr, "GET", "/_wsgate/api/state", "").await;
+        let state: serde_json::Value = serde_json::from_str(&body).unwrap();
+        state["mappings"][0]["dlqDepth"] == 1
+    })
+    .await;
     let dead = dead_letters(&sdk, "Work-DLQ").await;
     assert_eq!(dead, vec![poison]);
     eventually("the queue drained", async || {
