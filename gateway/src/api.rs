@@ -24,6 +24,8 @@ pub struct Api {
     /// Routes and functions; replaced whole when the template or config is
     /// reloaded (`--watch`), so a message sees one model or the other.
     model: RwLock<Arc<Model>>,
+    /// The stage's name: `config.api.stage` until a reload renames it.
+    stage: RwLock<Arc<str>>,
     pub connections: Connections,
     /// Cancelled when the gateway shuts down; sessions close on it.
     pub shutdown: CancellationToken,
@@ -53,6 +55,7 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
+            stage: RwLock::new(Arc::from(config.api.stage.as_str())),
             config,
             api_id,
             stage_variables,
@@ -76,8 +79,14 @@ impl Api {
         std::mem::replace(&mut *self.model.write().unwrap(), Arc::new(model))
     }
 
-    pub fn stage(&self) -> &str {
-        &self.config.api.stage
+    /// The stage now (a reload may rename it).
+    pub fn stage(&self) -> Arc<str> {
+        self.stage.read().unwrap().clone()
+    }
+
+    /// Renames the stage: new clients use the new name.
+    pub fn set_stage(&self, stage: &str) {
+        *self.stage.write().unwrap() = Arc::from(stage);
     }
 
     pub fn integration_timeout(&self) -> std::time::Duration {

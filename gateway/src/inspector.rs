@@ -93,7 +93,7 @@ async fn state(State(api): State<Arc<Api>>) -> Response {
         }));
     }
     let body = json!({
-        "stage": api.stage(),
+        "stage": api.stage().to_string(),
         "apiId": api.api_id,
         "connectionCount": api.connections.len(),
         "connections": connections,

@@ -42,7 +42,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if params.get("stage").is_some_and(|s| *s != api.stage()) {
+    if params.get("stage").is_some_and(|s| **s != *api.stage()) {
         return forbidden();
     }
     let id = params.get("id").map(String::as_str).unwrap_or_default();

@@ -164,9 +164,11 @@ impl Gateway {
     pub async fn reload(&self, config: Config) -> Result<String, String> {
         let mut current = self.current.lock().await;
         let (old, _) = &*current;
-        if config.api.stage != old.api.stage || config.tls.enabled != old.tls.enabled {
-            return Err("the stage or TLS changed: that needs a restart".into());
+        if config.tls.enabled != old.tls.enabled {
+            return Err("TLS was turned on or off: that needs a restart".into());
         }
+        let stage_changed = config.api.stage != old.api.stage;
+        let sqs_changed = format!("{:?}", config.sqs) != format!("{:?}", old.sqs);
         let uses_aws = !(config.sqs.is_empty()
             && config.provision.tables.is_empty()
             && config.provision.queues.is_empty());
@@ -214,7 +216,7 @@ impl Gateway {
                 self.retired.lock().unwrap().push(old_fn.clone());
             }
         }
-        if format!("{:?}", config.sqs) != format!("{:?}", old.sqs) {
+        if sqs_changed {
             current.1.cancel();
             current.1 = self.api.shutdown.child_token();
             if let Some(sdk) = &sdk {
@@ -223,6 +225,19 @@ impl Gateway {
         }
         if config.watch {
             *self.code_watcher.lock().unwrap() = watch_code(&config, &functions);
+        }
+        // A renamed stage: the old one no longer exists, so its sockets close
+        // (1001, with their $disconnect); clients reconnect to the new name.
+        if stage_changed {
+            self.api.set_stage(&config.api.stage);
+            let (code, reason) = crate::connections::close::GOING_AWAY;
+            for conn in self.api.connections.list(usize::MAX) {
+                conn.send(crate::connections::Outbound::Close {
+                    code,
+                    reason: reason.into(),
+                })
+                .await;
+            }
         }
         current.0 = config;
         let summary = format!(

@@ -29,7 +29,7 @@ pub async fn upgrade(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Response {
-    if stage != api.stage() {
+    if *stage != *api.stage() {
         return errors::forbidden();
     }
     let (mut parts, _) = request.into_parts();

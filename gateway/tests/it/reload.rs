@@ -244,3 +244,45 @@ async fn a_template_change_adds_a_route_live() {
         "hello"
     );
 }
+
+/// A renamed stage: the old stage's sockets close with 1001 (the stage is
+/// gone), the new name takes clients, the old one answers 403.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_renamed_stage_closes_the_old_stages_sockets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.yaml");
+    std::fs::write(&file, template("")).unwrap();
+    let bins = bin_dir().to_string_lossy().into_owned();
+    let path = file.to_string_lossy().into_owned();
+    let args = [
+        "--template",
+        path.as_str(),
+        "--bin-dir",
+        bins.as_str(),
+        "--listen",
+        "127.0.0.1:0",
+        "--watch",
+    ];
+    let running = crate::binary::run_wsgate_with("", &args, &[]).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(&running.url)
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
+    std::fs::write(
+        &file,
+        template("").replace("StageName: live", "StageName: next"),
+    )
+    .unwrap();
+    assert_eq!(expect_close(&mut ws).await.0, 1001);
+    let renamed = running.url.replace("/live", "/next");
+    let (mut ws, _) = tokio_tungstenite::connect_async(&renamed).await.unwrap();
+    let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    match tokio_tungstenite::connect_async(&running.url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 403),
+        other => panic!("the old stage still answers: {:?}", other.map(|_| ())),
+    }
+}
