@@ -92,13 +92,9 @@ pub fn start(
     host: &Host,
     metrics: &Arc<Metrics>,
 ) -> BTreeMap<String, Arc<Function>> {
-    config
-        .functions
-        .keys()
-        .map(|name| {
-            let function = Function::new(spec(config, name, host), metrics.clone());
-            (name.clone(), function)
-        })
+    specs(config, host)
+        .into_iter()
+        .map(|(name, spec)| (name, Function::new(spec, metrics.clone())))
         .collect()
 }
 

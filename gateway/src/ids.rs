@@ -44,7 +44,8 @@ pub fn api_id() -> String {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex, as AWS writes ids and digests.
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {

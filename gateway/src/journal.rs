@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 
 use serde::Serialize;
 
@@ -41,6 +41,8 @@ pub struct Invocation {
 
 #[derive(Default)]
 pub struct Journal {
+    /// Someone looked lately: only then is the clock read (frames are a hot path).
+    on: AtomicBool,
     watched_until_ms: AtomicI64,
     frames: Mutex<VecDeque<Frame>>,
     invocations: Mutex<VecDeque<Invocation>>,
@@ -55,10 +57,18 @@ impl Journal {
     pub fn watched(&self) {
         self.watched_until_ms
             .store(now_ms() + WATCH_MS, Ordering::Relaxed);
+        self.on.store(true, Ordering::Relaxed);
     }
 
     pub fn watching(&self) -> bool {
-        self.watched_until_ms.load(Ordering::Relaxed) > now_ms()
+        if !self.on.load(Ordering::Relaxed) {
+            return false;
+        }
+        let watching = self.watched_until_ms.load(Ordering::Relaxed) > now_ms();
+        if !watching {
+            self.on.store(false, Ordering::Relaxed);
+        }
+        watching
     }
 
     pub fn frame(&self, connection: &str, direction: &'static str, text: &str) {
@@ -69,16 +79,16 @@ impl Journal {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let mut frames = self.frames.lock().unwrap();
-        if frames.len() == FRAMES {
-            frames.pop_front();
-        }
-        frames.push_back(Frame {
-            at_ms: now_ms(),
-            connection: connection.to_string(),
-            direction,
-            text: text[..end].to_string(),
-        });
+        push_bounded(
+            &mut self.frames.lock().unwrap(),
+            FRAMES,
+            Frame {
+                at_ms: now_ms(),
+                connection: connection.to_string(),
+                direction,
+                text: text[..end].to_string(),
+            },
+        );
     }
 
     /// An invocation has started (its end fills in the rest).
@@ -86,20 +96,20 @@ impl Journal {
         if !self.watching() {
             return;
         }
-        let mut all = self.invocations.lock().unwrap();
-        if all.len() == INVOCATIONS {
-            all.pop_front();
-        }
-        all.push_back(Invocation {
-            at_ms: now_ms(),
-            function: function.to_string(),
-            request_id: request_id.to_string(),
-            trigger,
-            duration_ms: 0.0,
-            cold_start,
-            outcome: "running".into(),
-            logs: Vec::new(),
-        });
+        push_bounded(
+            &mut self.invocations.lock().unwrap(),
+            INVOCATIONS,
+            Invocation {
+                at_ms: now_ms(),
+                function: function.to_string(),
+                request_id: request_id.to_string(),
+                trigger,
+                duration_ms: 0.0,
+                cold_start,
+                outcome: "running".into(),
+                logs: Vec::new(),
+            },
+        );
     }
 
     pub fn ended(&self, request_id: &str, duration_ms: f64, outcome: &str) {
@@ -135,6 +145,14 @@ impl Journal {
     pub fn invocations(&self) -> Vec<Invocation> {
         self.invocations.lock().unwrap().iter().cloned().collect()
     }
+}
+
+/// Appends, dropping the oldest entry when `max` are kept already.
+fn push_bounded<T>(list: &mut VecDeque<T>, max: usize, item: T) {
+    if list.len() == max {
+        list.pop_front();
+    }
+    list.push_back(item);
 }
 
 /// What invoked a function, read from its event: the route key of an API

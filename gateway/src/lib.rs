@@ -104,7 +104,7 @@ mod sigv4;
 mod sqs;
 pub mod template;
 mod tls;
-mod watch;
+pub mod watch;
 mod websocket;
 
 pub use config::Config;

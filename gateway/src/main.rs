@@ -100,9 +100,9 @@ async fn main() -> anyhow::Result<()> {
         tokio::select! {
             _ = term.recv() => break,
             _ = interrupt.recv() => break,
-            Some(()) = changed.recv() => {
+            Some(_) = changed.recv() => {
                 // A save is often several writes: wait for them to settle.
-                while let Ok(Some(())) =
+                while let Ok(Some(_)) =
                     tokio::time::timeout(std::time::Duration::from_millis(300), changed.recv()).await
                 {}
                 reload(&args, &gateways).await;
@@ -216,24 +216,23 @@ async fn reload(args: &Args, gateways: &[Gateway]) {
     }
 }
 
-/// Sends a tick when `file` changes (editors often replace it: its folder is watched).
+/// Sends the changed path when `file` changes (editors often replace it: its
+/// folder is watched, and only its name is kept).
 fn watch_file(
     file: &std::path::Path,
-    changed: tokio::sync::mpsc::UnboundedSender<()>,
+    changed: tokio::sync::mpsc::UnboundedSender<std::path::PathBuf>,
 ) -> notify::Result<notify::RecommendedWatcher> {
     use notify::Watcher;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<std::path::PathBuf>();
     let name = file.file_name().map(|n| n.to_os_string());
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && !event.kind.is_access()
-            && event
-                .paths
-                .iter()
-                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
-        {
-            let _ = changed.send(());
+    tokio::spawn(async move {
+        while let Some(path) = rx.recv().await {
+            if path.file_name().map(|n| n.to_os_string()) == name && changed.send(path).is_err() {
+                return;
+            }
         }
-    })?;
+    });
+    let mut watcher = wsgate::watch::changes(tx)?;
     let folder = match file.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),

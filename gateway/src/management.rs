@@ -24,11 +24,16 @@ pub async fn count(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let method = request.method().to_string();
+    let method = match *request.method() {
+        Method::POST => "POST",
+        Method::GET => "GET",
+        Method::DELETE => "DELETE",
+        _ => "OTHER",
+    };
     let response = next.run(request).await;
     let labels = RequestLabels {
         method,
-        status: response.status().as_u16().to_string(),
+        status: response.status().as_u16(),
     };
     api.metrics.management_requests.get_or_create(&labels).inc();
     response

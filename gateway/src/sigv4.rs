@@ -5,6 +5,8 @@
 
 use ring::{digest, hmac};
 
+use crate::ids::hex;
+
 /// How far a request's `X-Amz-Date` may be from now, either way.
 pub const MAX_SKEW_SECS: i64 = 5 * 60;
 
@@ -264,16 +266,6 @@ pub fn same(a: &str, b: &str) -> bool {
 fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     hmac::sign(&key, data).as_ref().to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
 }
 
 fn is_unreserved(b: u8) -> bool {

@@ -79,6 +79,23 @@ fn folders(root: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A watcher that sends the path of every file created, changed or removed
+/// in the folders it is then told to watch.
+pub fn changes(tx: mpsc::UnboundedSender<PathBuf>) -> notify::Result<notify::RecommendedWatcher> {
+    notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && matches!(
+                event.kind,
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+            )
+        {
+            for path in event.paths {
+                let _ = tx.send(path);
+            }
+        }
+    })
+}
+
 /// Watches the functions' code until the returned watcher is dropped.
 pub fn start(
     config: &Config,
@@ -99,18 +116,7 @@ pub fn start(
         }
     }
     let (tx, rx) = mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && matches!(
-                event.kind,
-                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-            )
-        {
-            for path in event.paths {
-                let _ = tx.send(path);
-            }
-        }
-    })?;
+    let mut watcher = changes(tx)?;
     let watched: BTreeSet<PathBuf> = owners.iter().map(|(d, ..)| d.clone()).collect();
     for dir in &watched {
         if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
@@ -164,18 +170,7 @@ async fn reload_on_change(
 /// that succeeds reloads them through the code watcher.
 pub fn start_build(command: &str, root: &Path) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, rx) = mpsc::unbounded_channel::<PathBuf>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event
-            && matches!(
-                event.kind,
-                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-            )
-        {
-            for path in event.paths {
-                let _ = tx.send(path);
-            }
-        }
-    })?;
+    let mut watcher = changes(tx)?;
     let mut dirs = Vec::new();
     folders(root, &mut dirs);
     for dir in &dirs {

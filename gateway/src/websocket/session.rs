@@ -110,7 +110,10 @@ async fn serve(
                 Some(Outbound::Binary(data)) => {
                     api.metrics.frames_out.inc();
                     conn.traffic.outbound(data.len());
-                    api.metrics.journal.frame(&conn.info.connection_id, "out", &format!("<{} bytes of binary>", data.len()));
+                    if api.metrics.journal.watching() {
+                        let shown = format!("<{} bytes of binary>", data.len());
+                        api.metrics.journal.frame(&conn.info.connection_id, "out", &shown);
+                    }
                     if !write(&mut socket, conn, Message::Binary(data)).await {
                         return owned(close::ABNORMAL);
                     }

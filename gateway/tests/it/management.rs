@@ -120,10 +120,7 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
     let mut ws = gw.connect("").await;
     let id = connection_id(&mut ws).await;
     let addr = gw.gateway.local_addr();
-    let encoded: String = id
-        .replace('=', "%3D")
-        .replace('+', "%2B")
-        .replace('/', "%2F");
+    let encoded = path_id(&id);
     for (path, text) in [
         (format!("/test/@connections/{encoded}"), "with stage"),
         (format!("/@connections/{encoded}"), "without stage"),

@@ -23,10 +23,7 @@ async fn metrics_count_connections_frames_routes_invocations_and_pushes() {
     ws.send(Message::text("not routed anywhere but $default"))
         .await
         .unwrap();
-    let encoded = id
-        .replace('/', "%2F")
-        .replace('+', "%2B")
-        .replace('=', "%3D");
+    let encoded = path_id(&id);
     let (status, _, _) = http(
         addr,
         "POST",

@@ -208,12 +208,11 @@ Resources:
     text
 }
 
-/// The same through a SAM template: a route added to it is live at once.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_template_change_adds_a_route_live() {
+/// The binary with `--watch` on a template written to a folder of its own.
+async fn run_template(text: &str) -> (crate::binary::Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("template.yaml");
-    std::fs::write(&file, template("")).unwrap();
+    std::fs::write(&file, text).unwrap();
     let bins = bin_dir().to_string_lossy().into_owned();
     let path = file.to_string_lossy().into_owned();
     let args = [
@@ -225,7 +224,14 @@ async fn a_template_change_adds_a_route_live() {
         "127.0.0.1:0",
         "--watch",
     ];
-    let running = crate::binary::run_wsgate_with("", &args, &[]).await;
+    (crate::binary::run_wsgate_with("", &args, &[]).await, dir)
+}
+
+/// The same through a SAM template: a route added to it is live at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_change_adds_a_route_live() {
+    let (running, dir) = run_template(&template("")).await;
+    let file = dir.path().join("template.yaml");
     let (mut ws, _) = tokio_tungstenite::connect_async(&running.url)
         .await
         .unwrap();
@@ -249,21 +255,8 @@ async fn a_template_change_adds_a_route_live() {
 /// gone), the new name takes clients, the old one answers 403.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_renamed_stage_closes_the_old_stages_sockets() {
-    let dir = tempfile::tempdir().unwrap();
+    let (running, dir) = run_template(&template("")).await;
     let file = dir.path().join("template.yaml");
-    std::fs::write(&file, template("")).unwrap();
-    let bins = bin_dir().to_string_lossy().into_owned();
-    let path = file.to_string_lossy().into_owned();
-    let args = [
-        "--template",
-        path.as_str(),
-        "--bin-dir",
-        bins.as_str(),
-        "--listen",
-        "127.0.0.1:0",
-        "--watch",
-    ];
-    let running = crate::binary::run_wsgate_with("", &args, &[]).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(&running.url)
         .await
         .unwrap();

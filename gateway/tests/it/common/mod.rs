@@ -172,6 +172,14 @@ impl TestGateway {
 }
 
 /// The id of a connection, learnt from an echo through the probe.
+/// A connection id as it travels in a path: base64's `/`, `+` and `=`
+/// percent-encoded, as the SDKs send it.
+pub fn path_id(id: &str) -> String {
+    id.replace('/', "%2F")
+        .replace('+', "%2B")
+        .replace('=', "%3D")
+}
+
 pub async fn connection_id(ws: &mut Ws) -> String {
     let reply = ask(ws, r#"{"action":"echo"}"#).await;
     reply["connectionId"].as_str().unwrap().to_string()
