@@ -1,9 +1,9 @@
 //! `wsgate-bench`: measures the gateway against a bare tokio-tungstenite echo
 //! server in the same run, and writes docs/benchmarks.md and .json.
 
+mod backends;
 mod client;
 mod echo;
-mod fanout;
 mod report;
 mod scenarios;
 mod target;
@@ -29,6 +29,15 @@ struct Args {
     /// Sockets of the one user in the fan-out scenario.
     #[arg(long, default_value_t = 1000)]
     fanout: usize,
+    /// Backlogs of NotifyConnection messages to drain.
+    #[arg(long, value_delimiter = ',', default_value = "2000,10000")]
+    backlogs: Vec<usize>,
+    /// Sockets the backlog is spread over (one user each).
+    #[arg(long, default_value_t = 100)]
+    backlog_sockets: usize,
+    /// Backends the app scenarios run on (ministack, moto).
+    #[arg(long, value_delimiter = ',', default_value = "ministack,moto")]
+    backends: Vec<String>,
     /// Where the report goes (Markdown; the JSON goes beside it).
     #[arg(long, default_value = "docs/benchmarks.md")]
     out: PathBuf,
@@ -40,6 +49,10 @@ enum Command {
     EchoServer,
     /// Only the routed and push scenarios against the gateway, printed (for profiling).
     Routed,
+    /// Only the push scenario against the gateway, printed (for profiling).
+    Pushes,
+    /// Only the app's scenarios (fan-out, backlog drains) on each backend, printed.
+    Backends,
 }
 
 #[tokio::main]
@@ -52,6 +65,22 @@ async fn main() -> anyhow::Result<()> {
     let limit = client::raise_fd_limit();
     eprintln!("open-file limit: {limit}");
     let run = Duration::from_secs(args.seconds);
+    if let Some(Command::Backends) = args.command {
+        for (fan, drains) in app_scenarios(&args).await? {
+            eprintln!("{fan:?}");
+            for drain in drains {
+                eprintln!("{drain:?}");
+            }
+        }
+        return Ok(());
+    }
+    if let Some(Command::Pushes) = args.command {
+        let gw = scenarios::gateway_for_messages().await?;
+        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run).await?;
+        eprintln!("pushes: {push:?}, {delivered:.0} delivered/s");
+        gw.stop().await;
+        return Ok(());
+    }
     if let Some(Command::Routed) = args.command {
         let gw = scenarios::gateway_for_messages().await?;
         let max = scenarios::routed(&gw, args.senders, run, None).await?;
@@ -106,14 +135,41 @@ async fn main() -> anyhow::Result<()> {
     let cold = scenarios::cold_starts(5).await?;
     report.cold(&cold);
 
-    eprintln!(
-        "fan-out: one NotifyUser message to {} sockets, through moto…",
-        args.fanout
-    );
-    let fan = fanout::run(args.fanout, 5).await?;
-    report.fanout(&fan);
+    let backends = app_scenarios(&args).await?;
+    report.backends(&backends);
 
     report.write(&args.out)?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// The app's fan-out and backlog drains on each backend, each on a fresh app.
+async fn app_scenarios(
+    args: &Args,
+) -> anyhow::Result<Vec<(backends::Fanout, Vec<backends::Drain>)>> {
+    let mut results = Vec::new();
+    for name in &args.backends {
+        let kind = match name.as_str() {
+            "ministack" => testkit::Kind::MiniStack,
+            "moto" => testkit::Kind::Moto,
+            other => anyhow::bail!("unknown backend {other}: ministack or moto"),
+        };
+        eprintln!(
+            "fan-out on {name}: one NotifyUser message to {} sockets…",
+            args.fanout
+        );
+        let app = backends::App::start(kind).await?;
+        let fan = backends::fanout(&app, args.fanout, 5).await?;
+        drop(app);
+        let mut drains = Vec::new();
+        for &n in &args.backlogs {
+            eprintln!("backlog on {name}: {n} NotifyConnection messages queued, then drained…");
+            let app = backends::App::start(kind).await?;
+            drains.push(
+                backends::backlog(&app, n, args.backlog_sockets, Duration::from_secs(120)).await?,
+            );
+        }
+        results.push((fan, drains));
+    }
+    Ok(results)
 }

@@ -195,25 +195,75 @@ impl Report {
         );
     }
 
-    pub fn fanout(&mut self, fan: &crate::fanout::Fanout) {
+    pub fn backends(&mut self, runs: &[(crate::backends::Fanout, Vec<crate::backends::Drain>)]) {
         let m = &mut self.markdown;
-        let mut sorted = fan.last_socket_ms.clone();
-        sorted.sort_by(f64::total_cmp);
-        let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
         let _ = writeln!(
             m,
-            "## Fan-out\n\nOne `NotifyUser` message to a user with {} sockets, end to end: SQS (moto) → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket, with the app from `template.yaml` and its release binaries. Reported, not compared: moto handles a few hundred requests per second and bounds this figure.\n\n| rounds | median time to the last socket | all rounds |\n|---|---|---|\n| {} | {:.0} ms | {} |\n\nFrom `wsgate --template template.yaml` to its ready line (tables and queues provisioned in moto, pollers started): {:.0} ms.\n",
-            fan.sockets,
-            fan.rounds,
-            median,
-            fan.last_socket_ms
-                .iter()
-                .map(|v| format!("{v:.0} ms"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            fan.start_to_ready_ms,
+            "## The app on each offline backend\n\nThe app from `template.yaml` with its release handler binaries, end to end through the emulator's server, each scenario on a fresh app. **Fan-out**: one `NotifyUser` message to a user with {} sockets: SQS → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket; the time until the last socket has it (median of 5). **Backlog**: N `NotifyConnection` messages for {} sockets (one user each) queued while the gateway is stopped (SIGSTOP, so nobody polls), then the time from its continuation until every socket has all of its own. Settings as the template deploys them: batch size 10, 2 pollers per queue, up to 10 instances per function.\n",
+            runs.first().map_or(0, |r| r.0.sockets),
+            runs.first()
+                .and_then(|r| r.1.first())
+                .map_or(0, |d| d.sockets),
         );
-        self.json.insert("fanout".into(), json!(fan));
+        let _ = writeln!(
+            m,
+            "| backend | start to ready | fan-out: last socket | backlog | queued at | drained in | delivered | duplicates | dead letters |\n|---|---|---|---|---|---|---|---|---|"
+        );
+        for (fan, drains) in runs {
+            let mut sorted = fan.last_socket_ms.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+            for (i, d) in drains.iter().enumerate() {
+                let (ready, fanout) = if i == 0 {
+                    (
+                        format!("{:.0} ms", fan.start_to_ready_ms),
+                        format!("{median:.0} ms"),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                let drained = d.drain_ms.map_or("gave up after 120 s".to_string(), |ms| {
+                    format!("{:.1} s", ms / 1000.0)
+                });
+                let _ = writeln!(
+                    m,
+                    "| {} | {ready} | {fanout} | {} | {:.0} msg/s | {drained} | {} | {} | {} |",
+                    if i == 0 { fan.backend } else { "" },
+                    d.messages,
+                    d.queued_per_sec,
+                    d.delivered,
+                    d.duplicates,
+                    d.dead_letters,
+                );
+            }
+        }
+        // The targets hold for the default backend, scripts/dev's (the first run).
+        if let Some((fan, drains)) = runs.first() {
+            let mut sorted = fan.last_socket_ms.clone();
+            sorted.sort_by(f64::total_cmp);
+            let median = sorted.get(sorted.len() / 2).copied().unwrap_or_default();
+            let two_k = drains.iter().find(|d| d.messages == 2000);
+            let dead: usize = drains.iter().map(|d| d.dead_letters).sum();
+            let _ = writeln!(
+                m,
+                "\nTargets on the default backend ({}): a 2 000-message backlog in ≤ 10 s: {}; one message to 1 000 sockets in ≤ 1.5 s: {median:.0} ms ({}); no dead letters in a healthy run: {dead} ({}).\n",
+                fan.backend,
+                two_k.map_or("not run".into(), |d| match d.drain_ms {
+                    Some(ms) => format!("{:.1} s ({})", ms / 1000.0, verdict(ms <= 10_000.0)),
+                    None => "gave up (missed)".into(),
+                }),
+                verdict(median <= 1500.0),
+                verdict(dead == 0),
+            );
+        }
+        self.json.insert(
+            "backends".into(),
+            json!(
+                runs.iter()
+                    .map(|(f, d)| json!({ "fanout": f, "backlogs": d }))
+                    .collect::<Vec<_>>()
+            ),
+        );
     }
 
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {

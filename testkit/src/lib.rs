@@ -1,20 +1,26 @@
 //! Test support shared by the workspace's tests: the Python venv that
-//! scripts/test makes, and a moto server to stand in for DynamoDB and SQS.
+//! scripts/test makes, and an emulator's server (MiniStack or moto) to stand
+//! in for DynamoDB and SQS.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The venv's `bin` folder (`WSGATE_TEST_PYTHON`'s, else the repo's `.venv`).
+/// The venv's `bin` folder (`WSGATE_TEST_PYTHON`'s, else `WSGATE_VENV`'s,
+/// else the repo's `.venv`).
 pub fn venv_bin() -> PathBuf {
-    let python = match std::env::var("WSGATE_TEST_PYTHON") {
-        Ok(p) => PathBuf::from(p),
-        Err(_) => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
+    let python = match (
+        std::env::var("WSGATE_TEST_PYTHON"),
+        std::env::var("WSGATE_VENV"),
+    ) {
+        (Ok(p), _) => PathBuf::from(p),
+        (_, Ok(venv)) => Path::new(&venv).join("bin/python"),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python"),
     };
     assert!(
         python.exists(),
-        "{} is missing: run scripts/test, which makes the venv (awslambdaric, boto3, awscli, moto)",
+        "{} is missing: run scripts/test, which makes the venv (awslambdaric, boto3, awscli, MiniStack, moto)",
         python.display()
     );
     python.parent().unwrap().to_owned()
@@ -25,7 +31,7 @@ pub fn python() -> String {
     venv_bin().join("python").to_string_lossy().into_owned()
 }
 
-/// A program from the venv (`aws`, `moto_server`), else from PATH.
+/// A program from the venv (`aws`, `ministack`), else from PATH.
 pub fn venv_program(name: &str) -> String {
     let path = venv_bin().join(name);
     if path.exists() {
@@ -35,40 +41,113 @@ pub fn venv_program(name: &str) -> String {
     }
 }
 
-/// A moto server on a free loopback port, stopped when dropped.
-pub struct Moto {
-    child: Child,
-    endpoint: String,
+/// The DynamoDB and SQS emulators the README offers (LocalStack aside, which
+/// needs Docker): MiniStack is scripts/dev's default, moto the other choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    MiniStack,
+    Moto,
 }
 
-impl Moto {
+impl Kind {
+    /// Every emulator the README offers; the app's end-to-end tests run on each.
+    pub const ALL: [Kind; 2] = [Kind::MiniStack, Kind::Moto];
+
+    /// The tests' backend: `WSGATE_TEST_BACKEND` (`ministack` or `moto`), else
+    /// MiniStack, as scripts/dev starts.
+    pub fn for_tests() -> Kind {
+        match std::env::var("WSGATE_TEST_BACKEND").as_deref() {
+            Ok("moto") => Kind::Moto,
+            Ok("ministack") | Ok("") | Err(_) => Kind::MiniStack,
+            Ok(other) => panic!("WSGATE_TEST_BACKEND={other}: use ministack or moto"),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::MiniStack => "ministack",
+            Kind::Moto => "moto",
+        }
+    }
+
+    /// The server's command on `port`, quiet, with LocalStack's account id
+    /// (queue URLs look the same on every backend). MiniStack lives in a venv
+    /// of its own inside the main one (scripts/python-env).
+    pub fn command(self, venv_bin: &Path, port: u16) -> Command {
+        let mut command = match self {
+            Kind::MiniStack => {
+                // Its ASGI app under hypercorn, as `ministack -d` runs it; the
+                // foreground `ministack` leaves a pid file behind when killed.
+                let mut c = Command::new(venv_bin.join("../ministack/bin/python"));
+                c.args(["-m", "hypercorn", "ministack.app:app", "--bind"])
+                    .arg(format!("127.0.0.1:{port}"))
+                    .args(["--log-level", "WARNING", "--keep-alive", "75"])
+                    .env("GATEWAY_PORT", port.to_string())
+                    .env("SERVICES", "dynamodb,sqs")
+                    .env("LOG_LEVEL", "WARNING")
+                    .env("MINISTACK_ACCOUNT_ID", "000000000000");
+                c
+            }
+            Kind::Moto => {
+                let mut c = Command::new(venv_bin.join("moto_server"));
+                c.env("MOTO_ACCOUNT_ID", "000000000000").args([
+                    "-H",
+                    "127.0.0.1",
+                    "-p",
+                    &port.to_string(),
+                ]);
+                c
+            }
+        };
+        command.stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    }
+}
+
+/// A DynamoDB and SQS emulator on a free loopback port, stopped when dropped.
+pub struct Emulator {
+    child: Child,
+    endpoint: String,
+    kind: Kind,
+}
+
+impl Emulator {
+    /// The tests' backend ([`Kind::for_tests`]).
     pub fn start() -> Self {
-        Self::start_on(free_port())
+        Self::start_kind(Kind::for_tests())
+    }
+
+    pub fn start_kind(kind: Kind) -> Self {
+        Self::start_on(kind, free_port())
     }
 
     /// On a given port (for tests that start the backend late).
-    pub fn start_on(port: u16) -> Self {
-        let child = Command::new(venv_program("moto_server"))
-            // LocalStack's account id, as scripts/dev uses.
-            .env("MOTO_ACCOUNT_ID", "000000000000")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts (scripts/test installs it into the venv)");
-        let moto = Self {
+    pub fn start_on(kind: Kind, port: u16) -> Self {
+        let child = kind.command(&venv_bin(), port).spawn().unwrap_or_else(|e| {
+            panic!(
+                "{} starts (scripts/test installs it into the venv): {e}",
+                kind.name()
+            )
+        });
+        let emulator = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
+            kind,
         };
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen within 30 s"
+                "{} did not listen within 30 s",
+                kind.name()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        moto
+        emulator
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     pub fn endpoint(&self) -> &str {
@@ -107,7 +186,7 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-impl Drop for Moto {
+impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

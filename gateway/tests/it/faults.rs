@@ -14,16 +14,16 @@ use crate::binary::run_wsgate_with;
 use crate::common::app::*;
 use crate::common::*;
 
-/// moto is stopped (SIGSTOP) for 5 s while 20 `NotifyUser` messages for a user
+/// The backend is stopped (SIGSTOP) for 5 s while 20 `NotifyUser` messages for a user
 /// with three sockets are on their way, then continued: every socket gets
 /// every message, at least once; duplicates are counted and reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_stalled_mid_notification_loses_nothing() {
     let app = start_app_from(Source::Template, "query", &[]).await;
-    let Backend::Moto(moto) = &app.backend else {
+    let Backend::Emulator(backend) = &app.backend else {
         unreachable!()
     };
-    let moto = Pid::from_raw(moto.pid() as i32);
+    let backend = Pid::from_raw(backend.pid() as i32);
     let mut sockets = Vec::new();
     for _ in 0..3 {
         sockets.push(app.connect("alice").await.0);
@@ -41,9 +41,9 @@ async fn a_backend_stalled_mid_notification_loses_nothing() {
             .unwrap();
         if i == 9 {
             // Half are on their way: the pollers, the functions' queries and posts stall.
-            kill(moto, Signal::SIGSTOP).unwrap();
+            kill(backend, Signal::SIGSTOP).unwrap();
             tokio::time::sleep(Duration::from_secs(5)).await;
-            kill(moto, Signal::SIGCONT).unwrap();
+            kill(backend, Signal::SIGCONT).unwrap();
         }
     }
     let resumed = Instant::now();

@@ -1,5 +1,5 @@
 //! The same end-to-end scenario against LocalStack in a container, through
-//! testcontainers, so moto and LocalStack are held to one behaviour. Where no
+//! testcontainers, so MiniStack, moto and LocalStack are held to one behaviour. Where no
 //! Docker engine answers the test says so in one line and passes; with
 //! REQUIRE_DOCKER=1 it fails instead.
 

@@ -1,11 +1,11 @@
-//! SQS event source mappings against moto: nothing is lost when a function
+//! SQS event source mappings against an emulator: nothing is lost when a function
 //! crashes, times out, reports failures, or the backend is down for a while.
 
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
-use testkit::Moto;
+use testkit::{Emulator, Kind};
 
 use crate::common::*;
 
@@ -74,9 +74,9 @@ async fn queue_is_empty(sdk: &aws_config::SdkConfig, queue: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_or_a_timeout_loses_no_message() {
-    let moto = Moto::start();
-    let gw = start(&mapping(moto.endpoint(), "batch_size = 1", true)).await;
-    let sdk = moto.sdk_config().await;
+    let backend = Emulator::start();
+    let gw = start(&mapping(backend.endpoint(), "batch_size = 1", true)).await;
+    let sdk = backend.sdk_config().await;
     let bodies: Vec<String> = [
         json!({"do":"crash-once","id":1}),
         json!({"do":"hang-once","id":2}),
@@ -114,14 +114,14 @@ async fn a_crash_or_a_timeout_loses_no_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_item_failures_are_retried_alone_and_end_in_the_dlq() {
-    let moto = Moto::start();
+    let backend = Emulator::start();
     let gw = start(&mapping(
-        moto.endpoint(),
+        backend.endpoint(),
         "batch_size = 10\nbatching_window_secs = 1\nreport_batch_item_failures = true",
         true,
     ))
     .await;
-    let sdk = moto.sdk_config().await;
+    let sdk = backend.sdk_config().await;
     let good: Vec<String> = (0..4)
         .map(|i| json!({"do":"ok","id":i}).to_string())
         .collect();
@@ -175,8 +175,8 @@ async fn pollers_wait_out_a_backend_that_is_down() {
     let gw = start(&mapping(&endpoint, "batch_size = 1", false)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let moto = Moto::start_on(port);
-    let sdk = moto.sdk_config().await;
+    let backend = Emulator::start_on(Kind::for_tests(), port);
+    let sdk = backend.sdk_config().await;
     aws_sdk_sqs::Client::new(&sdk)
         .create_queue()
         .queue_name("Work")

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use serde_json::json;
-use testkit::Moto;
+use testkit::Emulator;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
@@ -147,7 +147,7 @@ async fn http_and_lambda_callers_get_429() {
 /// later; nothing reaches the DLQ.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throttled_sqs_batch_is_delivered_later() {
-    let moto = Moto::start();
+    let backend = Emulator::start();
     let gw = start(&format!(
         r#"
 [aws]
@@ -170,10 +170,10 @@ name = "Work"
 visibility_timeout_secs = 3
 dead_letter = {{ name = "Work-DLQ", max_receive_count = 10 }}
 "#,
-        endpoint = moto.endpoint()
+        endpoint = backend.endpoint()
     ))
     .await;
-    let sdk = moto.sdk_config().await;
+    let sdk = backend.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let url = queue_url(&sdk, "Work").await;
     let bodies: Vec<String> = (0..3)

@@ -1,27 +1,27 @@
-//! The repo's app (wsgate.toml, the handler binaries) on moto, for end-to-end tests.
+//! The repo's app (wsgate.toml, the handler binaries) on an emulator, for end-to-end tests.
 
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures_util::SinkExt;
 use serde_json::{Value, json};
-use testkit::Moto;
+use testkit::Emulator;
 use tokio_tungstenite::tungstenite::Message;
 use wsgate::{Config, Gateway};
 
 use super::*;
 
-/// DynamoDB and SQS for a test: a moto server of its own, or an endpoint
+/// DynamoDB and SQS for a test: an emulator of its own, or an endpoint
 /// started elsewhere (LocalStack in a container).
 pub enum Backend {
-    Moto(Moto),
+    Emulator(Emulator),
     External(String),
 }
 
 impl Backend {
     pub fn endpoint(&self) -> &str {
         match self {
-            Backend::Moto(m) => m.endpoint(),
+            Backend::Emulator(e) => e.endpoint(),
             Backend::External(e) => e,
         }
     }
@@ -49,7 +49,13 @@ pub async fn start_app_in(mode: &str, parameters: &[(&str, &str)]) -> App {
 }
 
 pub async fn start_app_from(source: Source, mode: &str, parameters: &[(&str, &str)]) -> App {
-    start_app_on(Backend::Moto(Moto::start()), source, mode, parameters).await
+    start_app_on(
+        Backend::Emulator(Emulator::start()),
+        source,
+        mode,
+        parameters,
+    )
+    .await
 }
 
 pub async fn start_app_on(
@@ -217,7 +223,6 @@ pub async fn ping(ws: &mut Ws, name: &str) -> Value {
     next_json(ws).await
 }
 
-/// Two users, three sockets, both queues, a stale record and a poison message.
 /// Two users, three sockets, both queues, a stale record and a poison message:
 /// the same scenario on every backend.
 pub async fn notification_scenario(app: App) {

@@ -1,9 +1,9 @@
-//! The apps in tests/apps, each run from its SAM template on its own moto.
+//! The apps in tests/apps, each run from its SAM template on its own emulator.
 
 use std::path::Path;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use testkit::Moto;
+use testkit::Emulator;
 use wsgate::Gateway;
 use wsgate::template::{self, TemplateOptions};
 
@@ -11,27 +11,27 @@ use super::*;
 
 pub struct TemplateApp {
     pub gateway: Gateway,
-    /// Held so the server lives as long as the app (dropping it stops moto).
+    /// Held so the server lives as long as the app (dropping it stops the emulator).
     #[allow(dead_code)]
-    moto: Moto,
+    backend: Emulator,
     pub sdk: aws_config::SdkConfig,
 }
 
-/// Loads `tests/apps/{name}/template.yaml` as `wsgate --template` does, on a fresh moto.
+/// Loads `tests/apps/{name}/template.yaml` as `wsgate --template` does, on a fresh emulator.
 pub async fn start_app(name: &str) -> TemplateApp {
     start_template(&format!("apps/{name}/template.yaml")).await
 }
 
-/// Loads a template under `tests/` as `wsgate --template` does, on a fresh moto.
+/// Loads a template under `tests/` as `wsgate --template` does, on a fresh emulator.
 pub async fn start_template(relative: &str) -> TemplateApp {
     logs();
     let name = relative;
-    let moto = Moto::start();
+    let backend = Emulator::start();
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join(relative);
     let options = TemplateOptions {
-        endpoint_url: Some(moto.endpoint().to_string()),
+        endpoint_url: Some(backend.endpoint().to_string()),
         listen: "127.0.0.1:0".parse().unwrap(),
         python: python(),
         ..Default::default()
@@ -42,8 +42,12 @@ pub async fn start_template(relative: &str) -> TemplateApp {
     let gateway = Gateway::start(config)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let sdk = moto.sdk_config().await;
-    TemplateApp { gateway, moto, sdk }
+    let sdk = backend.sdk_config().await;
+    TemplateApp {
+        gateway,
+        backend,
+        sdk,
+    }
 }
 
 impl TemplateApp {

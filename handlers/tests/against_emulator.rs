@@ -1,4 +1,4 @@
-//! The handlers' shared code and handler functions, in-process, against moto.
+//! The handlers' shared code and handler functions, in-process, against an emulator (MiniStack by default, WSGATE_TEST_BACKEND=moto for moto).
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
@@ -13,7 +13,7 @@ use handlers::routes;
 use handlers::settings::Settings;
 use handlers::store::ConnectionRecord;
 use serde_json::{Value, json};
-use testkit::Moto;
+use testkit::Emulator;
 
 async fn table(sdk: &aws_config::SdkConfig, name: &str) {
     let key = |n: &str, t| {
@@ -114,7 +114,7 @@ fn sqs_event(bodies: &[&str]) -> SqsEvent {
 }
 
 struct Env {
-    _moto: Moto,
+    _backend: Emulator,
     sdk: aws_config::SdkConfig,
     app: App,
     queue_url: String,
@@ -124,10 +124,10 @@ async fn env() -> Env {
     env_with(&[]).await
 }
 
-/// An app against a fresh moto, with these settings over the defaults.
+/// An app against a fresh emulator, with these settings over the defaults.
 async fn env_with(vars: &[(&str, &str)]) -> Env {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
+    let backend = Emulator::start();
+    let sdk = backend.sdk_config().await;
     table(&sdk, "Connections").await;
     let queue_url = queue(&sdk, "NotifyConnection").await;
     queue(&sdk, "CloseUnauthorized").await;
@@ -141,7 +141,7 @@ async fn env_with(vars: &[(&str, &str)]) -> Env {
         app: App::new(settings, &sdk),
         sdk,
         queue_url,
-        _moto: moto,
+        _backend: backend,
     }
 }
 
@@ -342,7 +342,7 @@ async fn notify_connection_reports_what_it_could_not_push() {
         r#"{"connectionId":"c1","data":"hi"}"#,
         r#"{"data":"no id"}"#,
     ]);
-    // The management API is unreachable; the table is moto's.
+    // The management API is unreachable; the table is the emulator's.
     let mut app = App::new(Settings::from_lookup(|_| None).unwrap(), &unreachable);
     app.store = env.app.store.clone();
     let response = consumers::notify_connection(&app, event).await;
