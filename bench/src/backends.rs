@@ -52,6 +52,9 @@ pub struct Drain {
     pub sockets: usize,
     /// Queueing the backlog (SendMessageBatch, 8 senders at once), messages per second.
     pub queued_per_sec: f64,
+    /// Messages queued: fewer than `messages` when queueing took longer than the
+    /// run's limit (then nothing is drained).
+    pub queued: usize,
     /// From the pollers' resumption to the last socket's last message; None
     /// when the run gave up (`delivered` says how far it got).
     pub drain_ms: Option<f64>,
@@ -257,9 +260,22 @@ pub async fn backlog(
     drop(done_tx);
 
     app.signal(Signal::SIGSTOP)?;
-    let queued = queue_all(app, &ids, messages).await;
+    let queueing = queue_all(app, &ids, messages, give_up).await;
     app.signal(Signal::SIGCONT)?;
-    let queued_per_sec = queued?;
+    let (queued, queued_per_sec) = queueing?;
+    if queued < messages {
+        return Ok(Drain {
+            backend: app.kind.name(),
+            messages,
+            sockets,
+            queued_per_sec,
+            queued,
+            drain_ms: None,
+            delivered: 0,
+            duplicates: 0,
+            dead_letters: 0,
+        });
+    }
     let resumed = Instant::now();
     let mut finished = 0;
     let deadline = tokio::time::Instant::now() + give_up;
@@ -276,6 +292,7 @@ pub async fn backlog(
         messages,
         sockets,
         queued_per_sec,
+        queued,
         drain_ms,
         delivered: delivered.load(Ordering::Relaxed),
         duplicates: duplicates.load(Ordering::Relaxed),
@@ -283,8 +300,14 @@ pub async fn backlog(
     })
 }
 
-/// Queues the backlog with SendMessageBatch, 8 senders at once; messages per second.
-async fn queue_all(app: &App, ids: &[String], messages: usize) -> anyhow::Result<f64> {
+/// Queues the backlog with SendMessageBatch, 8 senders at once, for at most
+/// `limit`: how many were queued, and at what rate.
+async fn queue_all(
+    app: &App,
+    ids: &[String],
+    messages: usize,
+    limit: Duration,
+) -> anyhow::Result<(usize, f64)> {
     let sqs = aws_sdk_sqs::Client::new(&app.sdk);
     let queue = app.queue("NotifyConnection");
     let batches: Vec<Vec<usize>> = (0..messages)
@@ -294,7 +317,8 @@ async fn queue_all(app: &App, ids: &[String], messages: usize) -> anyhow::Result
         .collect();
     let started = Instant::now();
     let ids = Arc::new(ids.to_vec());
-    futures_util::stream::iter(batches)
+    let queued = &AtomicUsize::new(0);
+    let sending = futures_util::stream::iter(batches)
         .map(|batch| {
             let (sqs, queue, ids) = (sqs.clone(), queue.clone(), ids.clone());
             async move {
@@ -323,13 +347,15 @@ async fn queue_all(app: &App, ids: &[String], messages: usize) -> anyhow::Result
                     "messages not queued: {:?}",
                     out.failed
                 );
+                queued.fetch_add(batch.len(), Ordering::Relaxed);
                 Ok(())
             }
         })
         .buffer_unordered(8)
-        .collect::<Vec<anyhow::Result<()>>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<()>>()?;
-    Ok(messages as f64 / started.elapsed().as_secs_f64())
+        .collect::<Vec<anyhow::Result<()>>>();
+    if let Ok(results) = tokio::time::timeout(limit, sending).await {
+        results.into_iter().collect::<anyhow::Result<()>>()?;
+    }
+    let queued = queued.load(Ordering::Relaxed);
+    Ok((queued, queued as f64 / started.elapsed().as_secs_f64()))
 }

@@ -66,12 +66,7 @@ async fn main() -> anyhow::Result<()> {
     eprintln!("open-file limit: {limit}");
     let run = Duration::from_secs(args.seconds);
     if let Some(Command::Backends) = args.command {
-        for (fan, drains) in app_scenarios(&args).await? {
-            eprintln!("{fan:?}");
-            for drain in drains {
-                eprintln!("{drain:?}");
-            }
-        }
+        app_scenarios(&args).await?;
         return Ok(());
     }
     if let Some(Command::Pushes) = args.command {
@@ -160,14 +155,16 @@ async fn app_scenarios(
         );
         let app = backends::App::start(kind).await?;
         let fan = backends::fanout(&app, args.fanout, 5).await?;
+        eprintln!("{fan:?}");
         drop(app);
         let mut drains = Vec::new();
         for &n in &args.backlogs {
             eprintln!("backlog on {name}: {n} NotifyConnection messages queued, then drained…");
             let app = backends::App::start(kind).await?;
-            drains.push(
-                backends::backlog(&app, n, args.backlog_sockets, Duration::from_secs(120)).await?,
-            );
+            let drain =
+                backends::backlog(&app, n, args.backlog_sockets, Duration::from_secs(120)).await?;
+            eprintln!("{drain:?}");
+            drains.push(drain);
         }
         results.push((fan, drains));
     }

@@ -4,7 +4,7 @@
 //! AWS. Off with `--no-sigv4`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -26,8 +26,9 @@ pub struct Verifier {
     /// The default chain's credentials (a profile, SSO, …), resolved on first need.
     chain: OnceCell<Option<(String, String)>>,
     /// Derived keys by access key, day and service: one HMAC per request instead
-    /// of five. Few entries: a list, searched without allocating.
-    keys: Mutex<Vec<(String, String, &'static str, hmac::Key)>>,
+    /// of five. Few entries: a list, searched without allocating; read-locked,
+    /// so concurrent requests never wait for each other.
+    keys: RwLock<Vec<(String, String, &'static str, hmac::Key)>>,
 }
 
 impl Verifier {
@@ -43,7 +44,7 @@ impl Verifier {
             region: region.to_string(),
             known,
             chain: OnceCell::new(),
-            keys: Mutex::default(),
+            keys: RwLock::default(),
         }
     }
 
@@ -59,12 +60,17 @@ impl Verifier {
     }
 
     fn key(&self, access_key: &str, date: &str, service: &'static str, secret: &str) -> hmac::Key {
-        let mut keys = self.keys.lock().unwrap();
-        if let Some((.., key)) = keys
-            .iter()
-            .find(|(a, d, s, _)| a == access_key && d == date && *s == service)
-        {
-            return key.clone();
+        let found = |keys: &[(String, String, &'static str, hmac::Key)]| {
+            keys.iter()
+                .find(|(a, d, s, _)| a == access_key && d == date && *s == service)
+                .map(|(.., key)| key.clone())
+        };
+        if let Some(key) = found(&self.keys.read().unwrap()) {
+            return key;
+        }
+        let mut keys = self.keys.write().unwrap();
+        if let Some(key) = found(&keys) {
+            return key;
         }
         if keys.len() >= 16 {
             keys.remove(0);

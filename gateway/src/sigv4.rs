@@ -5,7 +5,7 @@
 
 use ring::{digest, hmac};
 
-use crate::ids::hex;
+use crate::ids::{hex, push_hex};
 
 /// How far a request's `X-Amz-Date` may be from now, either way.
 pub const MAX_SKEW_SECS: i64 = 5 * 60;
@@ -108,13 +108,6 @@ impl<'a> Authorization<'a> {
             signature: signature.unwrap_or_default(),
         })
     }
-
-    fn scope(&self) -> String {
-        format!(
-            "{}/{}/{}/aws4_request",
-            self.date, self.region, self.service
-        )
-    }
 }
 
 /// A request as it arrived: the raw (still percent-encoded) path and query.
@@ -168,9 +161,17 @@ impl Request<'_> {
             out.push('\n');
         }
         out.push('\n');
-        out.push_str(&signed_headers.join(";"));
+        for (i, name) in signed_headers.iter().enumerate() {
+            if i > 0 {
+                out.push(';');
+            }
+            out.push_str(name);
+        }
         out.push('\n');
-        out.push_str(&hex(digest::digest(&digest::SHA256, self.body).as_ref()));
+        push_hex(
+            &mut out,
+            digest::digest(&digest::SHA256, self.body).as_ref(),
+        );
         out
     }
 }
@@ -200,7 +201,7 @@ pub fn check_scope(
             auth.region
         )));
     }
-    let Ok(time) = chrono::NaiveDateTime::parse_from_str(amz_date, "%Y%m%dT%H%M%SZ") else {
+    let Some(time) = basic_date_time(amz_date) else {
         return Err(SigError::Invalid(format!(
             "Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
         )));
@@ -212,7 +213,7 @@ pub fn check_scope(
             &amz_date[..8]
         )));
     }
-    let at = time.and_utc().timestamp();
+    let at = time;
     let stamp = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
             .map(|d| d.format("%Y%m%dT%H%M%SZ").to_string())
@@ -236,6 +237,23 @@ pub fn check_scope(
 }
 
 /// The key a secret derives for one day, region and service.
+/// `YYYYMMDDTHHMMSSZ` as seconds since the epoch (by hand: chrono's format
+/// parser costs more than the rest of a signature check).
+fn basic_date_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(4..6)?, num(6..8)?)?;
+    let time = date.and_hms_opt(num(9..11)?, num(11..13)?, num(13..15)?)?;
+    Some(time.and_utc().timestamp())
+}
+
 pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
     let mut key = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     for part in [region, service, "aws4_request"] {
@@ -244,14 +262,28 @@ pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hma
     hmac::Key::new(hmac::HMAC_SHA256, &key)
 }
 
-/// The signature of a canonical request, as hex.
+/// The signature of a canonical request, as hex. The string to sign goes into
+/// the HMAC piece by piece: no string is built for it.
 pub fn signature(key: &hmac::Key, auth: &Authorization, amz_date: &str, canonical: &str) -> String {
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{}\n{}",
-        auth.scope(),
-        hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
-    );
-    hex(hmac::sign(key, string_to_sign.as_bytes()).as_ref())
+    let hashed = digest::digest(&digest::SHA256, canonical.as_bytes());
+    let mut mac = hmac::Context::with_key(key);
+    for piece in [
+        "AWS4-HMAC-SHA256\n",
+        amz_date,
+        "\n",
+        auth.date,
+        "/",
+        auth.region,
+        "/",
+        auth.service,
+        "/aws4_request\n",
+    ] {
+        mac.update(piece.as_bytes());
+    }
+    let mut hashed_hex = String::with_capacity(64);
+    push_hex(&mut hashed_hex, hashed.as_ref());
+    mac.update(hashed_hex.as_bytes());
+    hex(mac.sign().as_ref())
 }
 
 /// Compares in constant time.
