@@ -164,10 +164,10 @@ impl App {
             .send();
         while let Some(item) = pages.next().await {
             let item = item?;
-            if let (Some(id), Some(user)) = (item.get("ConnectionId"), item.get("UserId")) {
-                if let (Ok(id), Ok(user)) = (id.as_s(), user.as_s()) {
-                    ids.insert(user.clone(), id.clone());
-                }
+            if let (Some(id), Some(user)) = (item.get("ConnectionId"), item.get("UserId"))
+                && let (Ok(id), Ok(user)) = (id.as_s(), user.as_s())
+            {
+                ids.insert(user.clone(), id.clone());
             }
         }
         Ok(ids)

@@ -16,11 +16,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub type Ws = WebSocketStream<TcpStream>;
 
 /// Source addresses 127.0.0.2 … so one destination port is not limited by one
-/// address's ephemeral ports.
-pub const SOURCES: u8 = 8;
+/// address's ephemeral ports. Linux answers on all of 127/8; macOS only on
+/// 127.0.0.1 unless more are configured, so there it is the one source.
+pub const SOURCES: u8 = if cfg!(target_os = "linux") { 8 } else { 1 };
 
 pub async fn open(url: &str, server: SocketAddr, n: usize) -> anyhow::Result<Ws> {
-    let source = Ipv4Addr::new(127, 0, 0, 2 + (n % SOURCES as usize) as u8);
+    let first = if cfg!(target_os = "linux") { 2 } else { 1 };
+    let source = Ipv4Addr::new(127, 0, 0, first + (n % SOURCES as usize) as u8);
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::from((source, 0)))?;
     let stream = socket.connect(server).await.context("connect")?;

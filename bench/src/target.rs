@@ -17,16 +17,19 @@ pub struct Server {
 }
 
 impl Server {
-    /// Resident memory now, in KiB.
+    /// Resident memory now, in KiB (Linux's VmRSS, macOS's resident size).
     pub fn rss_kib(&self) -> u64 {
-        let pid = self.child.id().unwrap_or_default();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
+        use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+        let pid = Pid::from_u32(self.child.id().unwrap_or_default());
+        let Ok(mut system) = System::new() else {
+            return 0;
+        };
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
+        system.process(pid).map_or(0, |p| p.memory() / 1024)
     }
 
     pub async fn stop(mut self) {

@@ -108,4 +108,5 @@ pub mod watch;
 mod websocket;
 
 pub use config::Config;
+pub use lambda::FORCE_PORTABLE_PROCESSES;
 pub use server::Gateway;

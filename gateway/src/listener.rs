@@ -50,11 +50,12 @@ pub fn client_socket_limit() -> usize {
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
         return usize::MAX;
     };
-    let limit = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
-        hard
-    } else {
-        soft
-    };
+    // macOS refuses an unlimited hard limit as the soft one: its OPEN_MAX
+    // (10240) is the most a process may ask for there.
+    let limit = [hard, hard.min(10240)]
+        .into_iter()
+        .find(|&want| soft < want && setrlimit(Resource::RLIMIT_NOFILE, want, hard).is_ok())
+        .unwrap_or(soft);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     limit.saturating_sub(reserve(limit))
 }

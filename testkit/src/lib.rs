@@ -82,6 +82,8 @@ impl Kind {
                 c.args(["-m", "hypercorn", "ministack.app:app", "--bind"])
                     .arg(format!("127.0.0.1:{port}"))
                     .args(["--log-level", "WARNING", "--keep-alive", "75"])
+                    // In this process: a worker process would outlive a kill of it.
+                    .args(["--workers", "0"])
                     .env("GATEWAY_PORT", port.to_string())
                     .env("SERVICES", "dynamodb,sqs")
                     .env("LOG_LEVEL", "WARNING")

@@ -3,7 +3,7 @@
 //! its process is run by `function.rs`; a crash or a timeout ends the instance
 //! and fails the invocation it held.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::InvokeError;
 use super::pool::{Permit, Pool};
-use super::process;
+use super::procinfo;
 use super::spec::FunctionSpec;
 use crate::ids;
 use crate::metrics::Metrics;
@@ -65,6 +65,9 @@ pub(super) struct Instance {
     kill: Notify,
     kill_reason: Mutex<Option<KillReason>>,
     pid: AtomicU32,
+    /// The most memory seen in use, for REPORT's Max Memory Used where only
+    /// the current figure can be read (not on Linux).
+    peak_mb: AtomicU64,
 }
 
 impl Instance {
@@ -86,6 +89,7 @@ impl Instance {
             kill: Notify::new(),
             kill_reason: Mutex::new(None),
             pid: AtomicU32::new(0),
+            peak_mb: AtomicU64::new(0),
         })
     }
 
@@ -239,10 +243,15 @@ impl Instance {
         self.metrics.journal.ended(&held.request_id, ms, outcome);
     }
 
+    fn max_memory_mb(&self) -> u64 {
+        let now = self.pid().and_then(procinfo::memory_mb).unwrap_or(0);
+        self.peak_mb.fetch_max(now, Ordering::Relaxed).max(now)
+    }
+
     /// END and REPORT lines like Lambda's.
     fn report(&self, held: &InFlight) {
         let init = self.init_duration.lock().unwrap().take();
-        // Reading /proc and formatting cost more than the rest of an invocation's
+        // Reading memory and formatting cost more than the rest of an invocation's
         // bookkeeping: only when the lines are logged.
         if !tracing::enabled!(target: "wsgate::function", tracing::Level::INFO) {
             return;
@@ -254,7 +263,7 @@ impl Instance {
             held.request_id,
             ms.ceil() as u64,
             spec.memory_mb,
-            self.pid().and_then(process::max_rss_mb).unwrap_or(0),
+            self.max_memory_mb(),
         );
         if let Some(init) = init {
             line.push_str(&format!(

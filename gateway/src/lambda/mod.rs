@@ -10,6 +10,9 @@
 //!   the instance for the next invocation and hands it the answer.
 //! - `process.rs`: spawning the process, its log lines, its process group.
 //! - `peer.rs`: who is on the other end of a Runtime API connection.
+//! - `orphans.rs`: no function process outlives a gateway that dies.
+//! - `procinfo.rs`: which processes carry an instance's marker, their memory.
+//! - `portable.rs`: Linux's own means or portable ones (macOS, other Unixes).
 //! - `spec.rs`: what a function is made of, and the environment Lambda gives it.
 //!
 //! Each instance has its own Runtime API listener, so the gateway always knows
@@ -19,13 +22,17 @@
 
 mod function;
 mod instance;
+mod orphans;
 mod peer;
 mod pool;
+mod portable;
 mod process;
+mod procinfo;
 mod runtime_api;
 mod spec;
 
 pub use function::Function;
+pub use portable::FORCE as FORCE_PORTABLE_PROCESSES;
 pub use spec::FunctionSpec;
 
 /// Why an invocation failed; the messages follow what Lambda reports.

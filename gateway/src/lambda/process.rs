@@ -13,8 +13,8 @@ use tokio::process::{Child, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::peer;
 use super::spec::FunctionSpec;
+use super::{orphans, peer, procinfo};
 
 /// A started process and the server of its Runtime API.
 pub(super) struct Running {
@@ -82,14 +82,8 @@ pub(super) async fn start(
         // Ctrl-C reaches only the gateway, which then stops functions in order.
         .process_group(0)
         .kill_on_drop(true);
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the
-    // child if the gateway dies without cleaning up, so no orphan survives it.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                .map_err(std::io::Error::from)
-        });
-    }
+    // No orphan survives a gateway that dies without cleaning up.
+    orphans::protect(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -98,6 +92,7 @@ pub(super) async fn start(
         }
     };
     pid_tx.send_replace(child.id().unwrap_or_default());
+    orphans::spawned(child.id().unwrap_or_default());
     if let Some(out) = child.stdout.take() {
         tokio::spawn(pump(
             spec.name.clone(),
@@ -203,43 +198,17 @@ pub(super) fn kill_group(pid: u32) {
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGKILL,
     );
+    orphans::ended(pid);
 }
 
 /// Kills every process that carries an instance's marker: what a function
 /// started in a session or group of its own outlives a group kill otherwise.
 /// Lambda discards the whole sandbox; this is the nearest without cgroups.
 pub(super) fn kill_marked(marker: &str) {
-    let needle = format!("{MARKER}={marker}");
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|b| *b == 0)
-            .any(|var| var == needle.as_bytes())
-        {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
+    for pid in procinfo::carrying(&format!("{MARKER}={marker}")) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
-}
-
-/// Peak resident memory of a process, from /proc (Linux); None elsewhere.
-pub(super) fn max_rss_mb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb.div_ceil(1024))
 }

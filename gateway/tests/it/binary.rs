@@ -171,8 +171,7 @@ async fn sigterm_disconnects_everyone_and_leaves_no_process_behind() {
         );
     }
     // Killed processes may take a moment to go; a zombie counts as gone.
-    let alive =
-        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    let alive = || crate::common::procs::alive(pid as u32);
     for _ in 0..100 {
         if !alive() {
             break;
@@ -303,4 +302,88 @@ async fn json_logs_carry_function_request_and_connection() {
     let log = human.log();
     assert!(log.contains("[probe] START RequestId"), "{log}");
     assert!(!log.contains("request_id="), "{log}");
+}
+
+/// A gateway killed outright (SIGKILL: no shutdown runs) leaves no function
+/// process behind, not even one that never talks to it (a helper the function
+/// started in the background): Linux's own way (the kernel and the watchdog)
+/// and the portable one (the watchdog alone, as on macOS).
+#[tokio::test]
+async fn a_gateway_killed_outright_leaves_no_function_behind() {
+    let mark = format!("outright-{}", std::process::id());
+    let app = format!(
+        r#"
+[functions.probe]
+command = ["/bin/sh", "-c", "sleep 300 & exec {{probe}}"]
+env = {{ PROBE_LOG = "{{log}}", PROBE_MARK = "{mark}" }}
+[routes]
+echo = {{ function = "probe", route_response = true }}
+"#
+    );
+    let marked = || crate::common::procs::carrying(&format!("PROBE_MARK={mark}"));
+    for env in [vec![], vec![(wsgate::FORCE_PORTABLE_PROCESSES, "1")]] {
+        let mut r = run_wsgate_with(&app, &[], &env).await;
+        let (mut a, _) = connect_async(&r.url).await.unwrap();
+        ask(&mut a, r#"{"action":"echo"}"#).await;
+        assert_eq!(marked(), 2, "the function and its helper run");
+        r.child.kill().await.unwrap();
+        eventually(
+            "the function and its helper end with the gateway",
+            async || marked() == 0,
+        )
+        .await;
+    }
+}
+
+/// The portable ways, forced on Linux, do what Linux's do: REPORT's memory,
+/// and the end of a descendant that left the instance's group and session.
+#[tokio::test]
+async fn the_portable_process_ways_hold_on_linux_too() {
+    let mark = format!("portable-{}", std::process::id());
+    let app = format!(
+        r#"{APP}
+[functions.spawner]
+command = ["{python}", "-m", "awslambdaric", "spawner.handler"]
+working_dir = "{{pyapp}}"
+env = {{ PROBE_MARK = "{mark}" }}
+[routes.spawn]
+function = "spawner"
+route_response = true
+"#,
+        python = python()
+    );
+    let mut r = run_wsgate_with(&app, &[], &[(wsgate::FORCE_PORTABLE_PROCESSES, "1")]).await;
+    let (mut a, _) = connect_async(&r.url).await.unwrap();
+    ask(&mut a, r#"{"action":"echo"}"#).await;
+    wait_for_log(&r, "[probe] REPORT RequestId: ").await;
+    let log = r.log();
+    let used: u64 = log
+        .split("Max Memory Used: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(used > 0, "{log}");
+
+    futures_util::SinkExt::send(
+        &mut a,
+        tokio_tungstenite::tungstenite::Message::text(r#"{"action":"spawn"}"#),
+    )
+    .await
+    .unwrap();
+    let marked = || crate::common::procs::carrying(&format!("PROBE_MARK={mark}"));
+    eventually("the runtime and its detached helper run", async || {
+        marked() >= 2
+    })
+    .await;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(r.child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    r.child.wait().await.unwrap();
+    eventually("the detached helper ends with its instance", async || {
+        marked() == 0
+    })
+    .await;
 }

@@ -17,10 +17,7 @@ fn now_ms() -> i64 {
 }
 
 fn alive(pid: u64) -> bool {
-    // A zombie is dead for our purposes.
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.contains(") Z "))
-        .unwrap_or(false)
+    crate::common::procs::alive(pid as u32)
 }
 
 #[tokio::test]
@@ -270,18 +267,7 @@ timeout_secs = 10
         python = python()
     ))
     .await;
-    let marked = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                std::fs::read(e.path().join("environ")).is_ok_and(|env| {
-                    env.split(|b| *b == 0)
-                        .any(|v| v == format!("PROBE_MARK={mark}").as_bytes())
-                })
-            })
-            .count()
-    };
+    let marked = || crate::common::procs::carrying(&format!("PROBE_MARK={mark}"));
     let mut ws = gw.connect("").await;
     ws.send(Message::text("go")).await.unwrap();
     assert_eq!(next_text(&mut ws).await, "spawned");
@@ -310,6 +296,7 @@ async fn an_oversize_answer_fails_at_once() {
 /// Only the instance's own processes reach its Runtime API: a stranger on the
 /// same machine that asks for the next event, or posts a forged answer, gets
 /// nothing, and the instance goes on serving.
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stranger_cannot_use_an_instances_runtime_api() {
     let gw = start(PROBE_APP).await;

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod apps;
+pub mod procs;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
