@@ -71,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(Command::Pushes) = args.command {
         let gw = scenarios::gateway_for_messages().await?;
-        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run).await?;
+        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run, true).await?;
         eprintln!("pushes: {push:?}, {delivered:.0} delivered/s");
         gw.stop().await;
         return Ok(());
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("max: {max:?}");
         let one = scenarios::routed(&gw, 1, run, None).await?;
         eprintln!("one sender: {one:?}");
-        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run).await?;
+        let (push, delivered) = scenarios::pushes(&gw, 1000, 8, run, true).await?;
         eprintln!("pushes: {push:?}, {delivered:.0} delivered/s");
         gw.stop().await;
         return Ok(());
@@ -120,9 +120,15 @@ async fn main() -> anyhow::Result<()> {
     report.single(&echo_one, &gw_one);
 
     eprintln!("pushes: @connections POSTs…");
-    let (push, delivered) = scenarios::pushes(&gw, 1000.min(args.connections), 8, run).await?;
+    let (push, delivered) =
+        scenarios::pushes(&gw, 1000.min(args.connections), 8, run, true).await?;
     let echo_send = scenarios::routed(&echo, 1000.min(args.connections), run, None).await?;
-    report.pushes(&push, delivered, &echo_send);
+    gw.stop().await;
+    eprintln!("pushes: @connections POSTs, unsigned, to a gateway with sigv4 = false…");
+    let gw = scenarios::gateway_for_messages_with("sigv4 = false").await?;
+    let (unsigned, unsigned_delivered) =
+        scenarios::pushes(&gw, 1000.min(args.connections), 8, run, false).await?;
+    report.pushes(&push, delivered, &unsigned, unsigned_delivered, &echo_send);
     gw.stop().await;
     echo.stop().await;
 

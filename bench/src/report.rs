@@ -166,22 +166,34 @@ impl Report {
         self.json.insert("cold_start_ms".into(), json!(times_ms));
     }
 
-    pub fn pushes(&mut self, push: &Load, delivered_per_sec: f64, echo_send: &Load) {
+    pub fn pushes(
+        &mut self,
+        push: &Load,
+        delivered_per_sec: f64,
+        unsigned: &Load,
+        unsigned_delivered: f64,
+        echo_send: &Load,
+    ) {
         let m = &mut self.markdown;
         let _ = writeln!(
             m,
-            "## Pushes\n\n8 keep-alive HTTP clients POST to `@connections` of {} sockets; the baseline is the echo server's send rate to as many sockets.\n\n| | echo baseline | wsgate | ratio |\n|---|---|---|---|",
+            "## Pushes\n\n8 keep-alive HTTP clients POST to `@connections` of {} sockets, signed with SigV4 as SDKs sign (checked, as by default), and unsigned to a gateway with `sigv4 = false`; the baseline is the echo server's send rate to as many sockets.\n\n| | echo baseline | wsgate (SigV4) | ratio | wsgate (`sigv4 = false`) | ratio |\n|---|---|---|---|---|---|",
             push.connections
         );
         let _ = writeln!(
             m,
-            "| deliveries/s | {:.0} | {:.0} | {:.2} |\n| POST p50 | | {} µs | |\n| POST p99 | | {} µs | |\n| POST p99.9 | | {} µs | |",
+            "| deliveries/s | {:.0} | {:.0} | {:.2} | {:.0} | {:.2} |\n| POST p50 | | {} µs | | {} µs | |\n| POST p99 | | {} µs | | {} µs | |\n| POST p99.9 | | {} µs | | {} µs | |",
             echo_send.messages_per_sec,
             delivered_per_sec,
             ratio(delivered_per_sec, echo_send.messages_per_sec),
+            unsigned_delivered,
+            ratio(unsigned_delivered, echo_send.messages_per_sec),
             push.p50_us,
+            unsigned.p50_us,
             push.p99_us,
+            unsigned.p99_us,
             push.p999_us,
+            unsigned.p999_us,
         );
         let _ = writeln!(
             m,
@@ -191,7 +203,13 @@ impl Report {
         );
         self.json.insert(
             "pushes".into(),
-            json!({ "wsgate": push, "delivered_per_sec": delivered_per_sec, "baseline": echo_send }),
+            json!({
+                "wsgate": push,
+                "delivered_per_sec": delivered_per_sec,
+                "unsigned": unsigned,
+                "unsigned_delivered_per_sec": unsigned_delivered,
+                "baseline": echo_send,
+            }),
         );
     }
 

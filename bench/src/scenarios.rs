@@ -114,6 +114,7 @@ pub async fn pushes(
     sockets: usize,
     clients: usize,
     run: Duration,
+    signed: bool,
 ) -> anyhow::Result<(Load, f64)> {
     let (mut ws, _) = client::open_many(&server.url, addr(server), sockets, 64).await?;
     let mut ids = Vec::new();
@@ -149,8 +150,11 @@ pub async fn pushes(
         .iter()
         .map(|id| {
             let url = format!("{base}{id}");
-            let headers =
-                testkit::sigv4_headers("POST", &url, &[("host", &host)], body, "execute-api");
+            let headers = if signed {
+                testkit::sigv4_headers("POST", &url, &[("host", &host)], body, "execute-api")
+            } else {
+                Vec::new()
+            };
             (url.parse().expect("a URI"), headers)
         })
         .collect();
@@ -221,13 +225,19 @@ pub async fn cold_starts(rounds: usize) -> anyhow::Result<Vec<f64>> {
 }
 
 pub async fn gateway_for_messages() -> anyhow::Result<Server> {
-    target::gateway(
+    gateway_for_messages_with("").await
+}
+
+/// … with more lines in its `[api]` table (`sigv4 = false`).
+pub async fn gateway_for_messages_with(api: &str) -> anyhow::Result<Server> {
+    target::gateway_with(
         false,
         r#"
 "$default" = { function = "noop", route_response = true }
 echo = { function = "noop", route_response = true }
 whoami = { function = "noop", route_response = true }
 "#,
+        api,
     )
     .await
 }

@@ -82,6 +82,15 @@ pub async fn echo_server() -> anyhow::Result<Server> {
 
 /// The gateway with one function, `noop`, on the routes given.
 pub async fn gateway(connect_route: bool, extra_routes: &str) -> anyhow::Result<Server> {
+    gateway_with(connect_route, extra_routes, "").await
+}
+
+/// … with more lines in its `[api]` table.
+pub async fn gateway_with(
+    connect_route: bool,
+    extra_routes: &str,
+    api: &str,
+) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let noop = bin("noop");
     if !noop.exists() {
@@ -98,6 +107,7 @@ pub async fn gateway(connect_route: bool, extra_routes: &str) -> anyhow::Result<
     let config = format!(
         r#"
 [api]
+{api}
 stage = "bench"
 listen = "127.0.0.1:0"
 [functions.noop]
