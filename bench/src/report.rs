@@ -240,9 +240,13 @@ impl Report {
                 } else {
                     (String::new(), String::new())
                 };
-                let drained = d.drain_ms.map_or("gave up after 120 s".to_string(), |ms| {
-                    format!("{:.1} s", ms / 1000.0)
-                });
+                let drained = match d.drain_ms {
+                    Some(ms) => format!("{:.1} s", ms / 1000.0),
+                    None if d.queued < d.messages => {
+                        format!("not run: {} queued in 120 s", d.queued)
+                    }
+                    None => "gave up after 120 s".to_string(),
+                };
                 let _ = writeln!(
                     m,
                     "| {} | {ready} | {fanout} | {} | {:.0} msg/s | {drained} | {} | {} | {} |",
