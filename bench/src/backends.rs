@@ -18,7 +18,6 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
 use testkit::{Emulator, Kind};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::client;
@@ -97,15 +96,8 @@ impl App {
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()?;
-        let mut lines = BufReader::new(gateway.stdout.take().context("stdout")?).lines();
-        let url = loop {
-            let line = lines.next_line().await?.context("the gateway exited")?;
-            if let Some(url) = line.strip_prefix("wsgate ready: ") {
-                break url.to_string();
-            }
-        };
+        let url = crate::target::wait_for_line(&mut gateway, "wsgate ready: ").await?;
         let start_to_ready_ms = spawned.elapsed().as_secs_f64() * 1000.0;
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         let addr = url
             .trim_start_matches("ws://")
             .split('/')

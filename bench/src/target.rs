@@ -50,7 +50,7 @@ pub fn bin(name: &str) -> PathBuf {
     exe.parent().expect("a folder").join(name)
 }
 
-async fn wait_for_line(child: &mut Child, prefix: &str) -> anyhow::Result<String> {
+pub async fn wait_for_line(child: &mut Child, prefix: &str) -> anyhow::Result<String> {
     let stdout = child.stdout.take().context("stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     while let Some(line) = lines.next_line().await? {
