@@ -1,32 +1,50 @@
 # The gateway and every handler binary, in a small runtime image that runs
 # template.yaml against the DynamoDB/SQS endpoint in WSGATE_AWS_ENDPOINT_URL.
+#
+# BUILDER and RUNTIME are the base images. BINARIES says where the binaries come
+# from: `compile` builds them in BUILDER (the default); `prebuilt` takes release
+# binaries built outside from the context's prebuilt/ folder, for machines whose
+# builds cannot reach crates.io (scripts/test builds it so with local images).
+ARG BUILDER=rust:1.95-bookworm
+ARG RUNTIME=debian:bookworm-slim
+ARG BINARIES=compile
 
-FROM rust:1.95-bookworm AS build
+FROM ${BUILDER} AS compile
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p wsgate -p handlers --bins
+RUN cargo build --release --locked -p wsgate -p handlers --bins \
+    && mkdir /out \
+    && find target/release -maxdepth 1 -type f -perm -u+x -exec cp {} /out/ \;
 
-FROM debian:bookworm-slim
-# ca-certificates: functions talk TLS to real AWS when no endpoint is set.
+FROM ${RUNTIME} AS prebuilt
+COPY prebuilt/ /out/
+
+# hadolint ignore=DL3006
+FROM ${BINARIES} AS build
+
+FROM ${RUNTIME}
+# ca-certificates: functions talk TLS to real AWS when no endpoint is set. The
+# user's ~/.local and ~/.cache hold the gateway's local CA and preload library.
 # Unpinned on purpose: the image should get Debian's security updates when rebuilt.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin wsgate
+    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin wsgate \
+    && install -d -o wsgate -g wsgate /app/.local /app/.cache
 WORKDIR /app
-COPY --from=build /src/target/release/wsgate /usr/local/bin/wsgate
-COPY --from=build /src/target/release/authorizer /usr/local/bin/authorizer
-COPY --from=build /src/target/release/connect /usr/local/bin/connect
-COPY --from=build /src/target/release/disconnect /usr/local/bin/disconnect
-COPY --from=build /src/target/release/authorize /usr/local/bin/authorize
-COPY --from=build /src/target/release/ping /usr/local/bin/ping
-COPY --from=build /src/target/release/default /usr/local/bin/default
-COPY --from=build /src/target/release/token /usr/local/bin/token
-COPY --from=build /src/target/release/notify-user /usr/local/bin/notify-user
-COPY --from=build /src/target/release/notify-connection /usr/local/bin/notify-connection
-COPY --from=build /src/target/release/close-unauthorized /usr/local/bin/close-unauthorized
-COPY --from=build /src/target/release/mint-token /usr/local/bin/mint-token
+COPY --from=build /out/wsgate /usr/local/bin/wsgate
+COPY --from=build /out/authorizer /usr/local/bin/authorizer
+COPY --from=build /out/connect /usr/local/bin/connect
+COPY --from=build /out/disconnect /usr/local/bin/disconnect
+COPY --from=build /out/authorize /usr/local/bin/authorize
+COPY --from=build /out/ping /usr/local/bin/ping
+COPY --from=build /out/default /usr/local/bin/default
+COPY --from=build /out/token /usr/local/bin/token
+COPY --from=build /out/notify-user /usr/local/bin/notify-user
+COPY --from=build /out/notify-connection /usr/local/bin/notify-connection
+COPY --from=build /out/close-unauthorized /usr/local/bin/close-unauthorized
+COPY --from=build /out/mint-token /usr/local/bin/mint-token
 COPY template.yaml /app/template.yaml
 COPY web /app/web
 USER 10001

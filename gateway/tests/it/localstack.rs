@@ -1,7 +1,7 @@
 //! The same end-to-end scenario against LocalStack in a container, through
 //! testcontainers, so MiniStack, moto and LocalStack are held to one behaviour. Where no
-//! Docker engine answers the test says so in one line and passes; with
-//! REQUIRE_DOCKER=1 it fails instead.
+//! Docker engine answers, or LocalStack's image cannot be pulled (no registry), the
+//! test says so in one line and passes; with REQUIRE_LOCALSTACK=1 it fails instead.
 
 use std::io::Write;
 
@@ -23,14 +23,14 @@ async fn the_app_behaves_the_same_on_localstack() {
         .await;
     let container = match started {
         Ok(container) => container,
-        Err(e) if std::env::var("REQUIRE_DOCKER").as_deref() == Ok("1") => {
-            panic!("REQUIRE_DOCKER=1, but LocalStack did not start: {e}")
+        Err(e) if std::env::var("REQUIRE_LOCALSTACK").as_deref() == Ok("1") => {
+            panic!("REQUIRE_LOCALSTACK=1, but LocalStack did not start: {e}")
         }
         Err(e) => {
             // Straight to stderr: the test harness would hide a println of a passing test.
             let _ = writeln!(
                 std::io::stderr(),
-                "localstack: skipped, no Docker engine answers ({e}); REQUIRE_DOCKER=1 makes this a failure"
+                "localstack: skipped, LocalStack did not start here ({e}); REQUIRE_LOCALSTACK=1 makes this a failure"
             );
             return;
         }

@@ -12,14 +12,14 @@ use crate::common::*;
 /// The secret the README uses (wsgate.toml's default).
 const SECRET: &str = "local-development-secret";
 
-struct Websocat {
-    child: tokio::process::Child,
-    stdin: tokio::process::ChildStdin,
+pub struct Websocat {
+    pub child: tokio::process::Child,
+    pub stdin: tokio::process::ChildStdin,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
 }
 
 impl Websocat {
-    fn start(url: &str) -> Self {
+    pub fn start(url: &str) -> Self {
         let mut child = tokio::process::Command::new("websocat")
             .arg(url)
             .stdin(Stdio::piped())
@@ -36,14 +36,14 @@ impl Websocat {
         }
     }
 
-    async fn type_line(&mut self, line: &str) {
+    pub async fn type_line(&mut self, line: &str) {
         self.stdin
             .write_all(format!("{line}\n").as_bytes())
             .await
             .unwrap();
     }
 
-    async fn read_line(&mut self) -> String {
+    pub async fn read_line(&mut self) -> String {
         tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
             .await
             .expect("websocat prints a line within 20 s")
