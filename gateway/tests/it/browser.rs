@@ -11,14 +11,14 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::common::app::*;
 use crate::common::*;
 
-struct Chromium {
+pub struct Chromium {
     child: tokio::process::Child,
     addr: std::net::SocketAddr,
     _profile: tempfile::TempDir,
 }
 
 impl Chromium {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
         let program = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
         assert!(
             std::path::Path::new(&program).exists(),
@@ -63,7 +63,7 @@ impl Chromium {
     }
 
     /// Opens a tab at `url` and attaches to it.
-    async fn open(&self, url: &str) -> Page {
+    pub async fn open(&self, url: &str) -> Page {
         let (status, _, body) = http(self.addr, "PUT", &format!("/json/new?{url}"), "").await;
         assert_eq!(status, 200, "{body}");
         let target: Value = serde_json::from_str(&body).unwrap();
@@ -81,7 +81,7 @@ impl Drop for Chromium {
     }
 }
 
-struct Page {
+pub struct Page {
     ws: Ws,
     next_id: u64,
 }
@@ -119,7 +119,7 @@ impl Page {
         reply["result"]["result"]["value"].clone()
     }
 
-    async fn wait_for(
+    pub async fn wait_for(
         &mut self,
         what: &str,
         expression: &str,
@@ -154,8 +154,8 @@ impl Page {
     }
 }
 
-const STATE: &str = "document.getElementById('state').dataset.state";
-const LINKS: &str = "[...document.querySelectorAll('a.download')].map(a => a.href)";
+pub const STATE: &str = "document.getElementById('state').dataset.state";
+pub const LINKS: &str = "[...document.querySelectorAll('a.download')].map(a => a.href)";
 const COUNT: &str = "document.querySelectorAll('li.notification').length";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@ use testcontainers_modules::testcontainers::GenericImage;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 
+use serde_json::json;
+
+use crate::browser::{Chromium, LINKS, STATE};
 use crate::common::app::*;
 use crate::common::*;
 use crate::readme::Websocat;
@@ -110,7 +113,7 @@ impl Drop for Compose {
 
 /// `docker-compose up` brings moto and the gateway up healthy; the gateway makes
 /// the table and queues in the moto container; the README's walk-through and the
-/// browser page work against the published ports.
+/// browser demo (in Chromium) work against the published ports.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
     if !images_ready("containers::compose").await {
@@ -168,17 +171,36 @@ async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
         r#"{"type":"download","url":"https://example.com/report.pdf"}"#
     );
 
-    // The browser demo's page and script are served from the image.
-    let (status, _, page) = http_with(
-        format!("127.0.0.1:{gateway_port}").parse().unwrap(),
-        "GET",
-        "/web/",
-        &[],
-        "",
-    )
+    // The browser demo, from the image, in Chromium: it signs in, connects and
+    // shows the download link when the notification arrives.
+    let browser = Chromium::start().await;
+    let mut page = browser
+        .open(&format!(
+            "http://127.0.0.1:{gateway_port}/web/?userId=carol"
+        ))
+        .await;
+    page.wait_for("the page connects", STATE, |v| v == "connected")
+        .await;
+    let link = "https://example.com/reports/carol.pdf";
+    let body = json!({"userId":"carol","data":{"type":"download","url":link}}).to_string();
+    let sent = aws_cli(&[
+        "--endpoint-url",
+        &endpoint,
+        "sqs",
+        "send-message",
+        "--queue-url",
+        &format!("{endpoint}/000000000000/NotifyUser"),
+        "--message-body",
+        &body,
+    ])
     .await;
-    assert_eq!(status, 200, "{page}");
-    assert!(page.contains("<html"), "{page}");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    page.wait_for("carol's link", LINKS, |v| v == &json!([link]))
+        .await;
     drop(ws);
     drop(compose);
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -8,7 +8,7 @@ mod app;
 mod app_auth;
 mod authorizer;
 pub mod binary;
-mod browser;
+pub mod browser;
 mod cdk;
 mod connect;
 mod containers;
