@@ -111,6 +111,27 @@ impl Drop for Compose {
     }
 }
 
+/// `aws --endpoint-url … sqs send-message --queue-url …/NotifyUser --message-body …`
+async fn notify_user(endpoint: &str, body: &str) {
+    let queue = format!("{endpoint}/000000000000/NotifyUser");
+    let sent = aws_cli(&[
+        "--endpoint-url",
+        endpoint,
+        "sqs",
+        "send-message",
+        "--queue-url",
+        &queue,
+        "--message-body",
+        body,
+    ])
+    .await;
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+}
+
 /// `docker-compose up` brings moto and the gateway up healthy; the gateway makes
 /// the table and queues in the moto container; the README's walk-through and the
 /// browser demo (in Chromium) work against the published ports.
@@ -150,22 +171,11 @@ async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
     // aws --endpoint-url http://localhost:4566 sqs send-message … (the table and
     // queues were made by the gateway in the moto container)
     let endpoint = format!("http://127.0.0.1:{backend_port}");
-    let sent = aws_cli(&[
-        "--endpoint-url",
+    notify_user(
         &endpoint,
-        "sqs",
-        "send-message",
-        "--queue-url",
-        &format!("{endpoint}/000000000000/NotifyUser"),
-        "--message-body",
         r#"{"userId":"1234","data":{"type":"download","url":"https://example.com/report.pdf"}}"#,
-    ])
+    )
     .await;
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
     assert_eq!(
         ws.read_line().await,
         r#"{"type":"download","url":"https://example.com/report.pdf"}"#
@@ -183,22 +193,7 @@ async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
         .await;
     let link = "https://example.com/reports/carol.pdf";
     let body = json!({"userId":"carol","data":{"type":"download","url":link}}).to_string();
-    let sent = aws_cli(&[
-        "--endpoint-url",
-        &endpoint,
-        "sqs",
-        "send-message",
-        "--queue-url",
-        &format!("{endpoint}/000000000000/NotifyUser"),
-        "--message-body",
-        &body,
-    ])
-    .await;
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    notify_user(&endpoint, &body).await;
     page.wait_for("carol's link", LINKS, |v| v == &json!([link]))
         .await;
     drop(ws);
