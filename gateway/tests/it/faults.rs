@@ -118,11 +118,19 @@ echo = { function = "probe", route_response = true }
         ask(&mut ws, r#"{"action":"echo"}"#).await["routeKey"],
         "echo"
     );
-    // Freed memory goes back to the system within seconds (every 10 s).
-    eventually("the gateway's memory back near idle", async || {
-        rss_kb(pid) < idle + 8 * 1024
-    })
-    .await;
+    // Freed memory goes back to the system within seconds (every 10 s): at least
+    // three quarters of what the flood took. Without the trim glibc keeps it all;
+    // with it, what stays varies from run to run with heap fragmentation.
+    let kept_at_most = idle + (peak.saturating_sub(idle)) / 4;
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    while rss_kb(pid) > kept_at_most {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway kept its memory: {idle} kB idle, {peak} kB at the flood's end, {} kB after 40 s",
+            rss_kb(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     eprintln!(
         "flood of 20 000 frames: gateway RSS {idle} kB idle, {peak} kB at the flood's end, {} kB after",
         rss_kb(pid)
