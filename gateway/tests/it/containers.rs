@@ -111,27 +111,6 @@ impl Drop for Compose {
     }
 }
 
-/// `aws --endpoint-url … sqs send-message --queue-url …/NotifyUser --message-body …`
-async fn notify_user(endpoint: &str, body: &str) {
-    let queue = format!("{endpoint}/000000000000/NotifyUser");
-    let sent = aws_cli(&[
-        "--endpoint-url",
-        endpoint,
-        "sqs",
-        "send-message",
-        "--queue-url",
-        &queue,
-        "--message-body",
-        body,
-    ])
-    .await;
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
-}
-
 /// `docker-compose up` brings moto and the gateway up healthy; the gateway makes
 /// the table and queues in the moto container; the README's walk-through and the
 /// browser demo (in Chromium) work against the published ports.
@@ -171,7 +150,7 @@ async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
     // aws --endpoint-url http://localhost:4566 sqs send-message … (the table and
     // queues were made by the gateway in the moto container)
     let endpoint = format!("http://127.0.0.1:{backend_port}");
-    notify_user(
+    notify_user_with_cli(
         &endpoint,
         r#"{"userId":"1234","data":{"type":"download","url":"https://example.com/report.pdf"}}"#,
     )
@@ -193,7 +172,7 @@ async fn compose_runs_the_app_on_moto_and_the_walk_through_passes() {
         .await;
     let link = "https://example.com/reports/carol.pdf";
     let body = json!({"userId":"carol","data":{"type":"download","url":link}}).to_string();
-    notify_user(&endpoint, &body).await;
+    notify_user_with_cli(&endpoint, &body).await;
     page.wait_for("carol's link", LINKS, |v| v == &json!([link]))
         .await;
     drop(ws);

@@ -101,21 +101,11 @@ async fn the_walk_through_works_as_written() {
 
     // aws --endpoint-url … sqs send-message --queue-url …/000000000000/NotifyUser …
     let endpoint = app.backend.endpoint();
-    let queue_url = format!("{endpoint}/000000000000/NotifyUser");
-    let body =
-        r#"{"userId":"1234","data":{"type":"download","url":"https://example.com/report.pdf"}}"#;
-    let sent = aws_cli(&[
-        "--endpoint-url",
+    notify_user_with_cli(
         endpoint,
-        "sqs",
-        "send-message",
-        "--queue-url",
-        &queue_url,
-        "--message-body",
-        body,
-    ])
+        r#"{"userId":"1234","data":{"type":"download","url":"https://example.com/report.pdf"}}"#,
+    )
     .await;
-    text(&sent);
     assert_eq!(
         ws.read_line().await,
         r#"{"type":"download","url":"https://example.com/report.pdf"}"#

@@ -213,6 +213,28 @@ impl App {
     }
 }
 
+/// `aws --endpoint-url ENDPOINT sqs send-message --queue-url …/NotifyUser
+/// --message-body BODY`, as the README sends it.
+pub async fn notify_user_with_cli(endpoint: &str, body: &str) {
+    let queue = format!("{endpoint}/000000000000/NotifyUser");
+    let sent = aws_cli(&[
+        "--endpoint-url",
+        endpoint,
+        "sqs",
+        "send-message",
+        "--queue-url",
+        &queue,
+        "--message-body",
+        body,
+    ])
+    .await;
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+}
+
 /// Pings and returns the next frame: whatever was queued for the socket before it, else the pong.
 pub async fn ping(ws: &mut Ws, name: &str) -> Value {
     ws.send(Message::text(
