@@ -34,15 +34,32 @@ fn messages_started(gw: &TestGateway) -> usize {
         .count()
 }
 
+/// Two in flight at most, held by a gate the test opens, with a timeout that
+/// never frees a slot during the test.
+const GATED: &str = r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+timeout_secs = 120
+max_concurrency = 2
+reserved_concurrency = 2
+
+[routes]
+echo = { function = "probe", route_response = true }
+"#;
+
 /// 20 000 frames from a client that then leaves: all but the first two are
 /// throttled at once; nothing more starts for it, and the next client is
 /// answered as soon as the two running ones end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_is_throttled_and_the_next_client_is_served() {
-    let gw = start(SLOW).await;
+    let gw = start(GATED).await;
     let function = gw.gateway.function("probe").unwrap();
+    let gate = gw.dir.path().join("gate");
     let mut flood = gw.connect("").await;
-    let slow = Message::text(r#"{"action":"echo","do":"sleep:30000"}"#);
+    let slow = Message::text(
+        json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string(),
+    );
     for _ in 0..20_000 {
         flood.feed(slow.clone()).await.unwrap();
     }
@@ -54,14 +71,16 @@ async fn a_flood_is_throttled_and_the_next_client_is_served() {
         assert_eq!(frame["message"], "Internal server error", "{frame}");
         errors += 1;
     }
-    assert!(
-        function.in_flight() <= 2,
-        "{} in flight",
-        function.in_flight()
-    );
+    // The two admitted ones are held at the gate: nothing has freed a slot.
+    assert_eq!(function.in_flight(), 2);
+    eventually("the flood's two invocations started", async || {
+        messages_started(&gw) == 2
+    })
+    .await;
     drop(flood);
 
-    // The two that ran time out; nothing else of the flood ever starts.
+    // The two that ran end; nothing else of the flood ever starts.
+    std::fs::write(&gate, "").unwrap();
     eventually("the flood's two invocations ended", async || {
         function.in_flight() == 0
     })

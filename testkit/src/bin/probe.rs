@@ -3,7 +3,8 @@
 //! It appends every event it receives to `$PROBE_LOG` (one JSON line each) and
 //! behaves as the event asks: on `$connect` the query string (`status`,
 //! `protocol`, `do`), on messages the body's `do` field (`crash`, `hang`,
-//! `error`, `sleep`, `huge`); otherwise it echoes the message back as a route response.
+//! `error`, `sleep:MS`, `wait:PATH`, `huge`); otherwise it echoes the message back
+//! as a route response.
 
 use std::io::Write;
 use std::time::Duration;
@@ -37,6 +38,15 @@ async fn act(what: &str) -> Result<(), Error> {
             Ok(())
         }
         "error" => Err("probe: failing on purpose".into()),
+        other if other.starts_with("wait:") => {
+            // Held until the test opens the gate (creates the file): an invocation
+            // that ends when the test says, not when a clock does.
+            let gate = std::path::Path::new(&other["wait:".len()..]);
+            while !gate.exists() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(())
+        }
         other => {
             if let Some(ms) = other.strip_prefix("sleep:").and_then(|ms| ms.parse().ok()) {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
