@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::api::Api;
 use crate::apigw::events::{clf_time, now_ms};
 use crate::ids;
-use crate::integration::{self, IntegrationError};
+use crate::integrations::{self, IntegrationError};
 use crate::lambda::{Function, InvokeError};
 
 /// The HTTP routes and the static folder, as a router the gateway merges in.
@@ -126,7 +126,7 @@ fn event(
 
 /// The HTTP response for a payload 2.0 function result.
 fn response(payload: &[u8]) -> Response {
-    let result = match integration::parse_http(payload) {
+    let result = match integrations::parse_http(payload) {
         Ok(result) => result,
         Err(e) => {
             tracing::warn!("an HTTP route's function answered badly: {e}");
@@ -162,7 +162,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let event = event(&api, &route.route_key, peer, &method, &uri, &headers, &body);
-    match integration::invoke(&route.function, &event, api.integration_timeout()).await {
+    match integrations::invoke(&route.function, &event, api.integration_timeout()).await {
         Ok(payload) => response(&payload),
         Err(IntegrationError::Timeout(_)) => (
             StatusCode::SERVICE_UNAVAILABLE,

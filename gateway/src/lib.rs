@@ -1,7 +1,8 @@
 //! wsgate: the AWS API Gateway WebSocket API, run locally.
 //!
-//! The gateway holds the sockets, selects routes, invokes Lambda functions as
-//! local processes through the Lambda Runtime API, serves the `@connections`
+//! The gateway holds the sockets, selects routes, runs their integrations (Lambda
+//! functions as local processes behind the Lambda Runtime API, AWS services, HTTP
+//! backends, MOCKs, with mapping templates), serves the `@connections`
 //! management API and drives SQS-triggered functions.
 //!
 //! # Layout
@@ -18,7 +19,7 @@
 //! serve.rs           HTTP/1.1 on each connection: upgrades, the request-head timeout
 //! tls.rs             the local certificate authority and this run's certificate
 //! api.rs             the shared state: limits, routes, functions, connections, shutdown
-//! routes.rs          routes bound to functions; route selection; $connect's authorizer
+//! routes.rs          routes bound to integrations; route selection; $connect's authorizer
 //! functions.rs       the functions' specs, with the endpoints this gateway gives them
 //! hosts.rs           the execute-api host name inside function processes (LD_PRELOAD)
 //! layers.rs          Lambda layers as /opt lays them out, through each runtime's variables
@@ -26,7 +27,15 @@
 //! websocket/         upgrade.rs (RFC 6455's HTTP side) · handshake.rs ($connect,
 //!                    authorizer) · session.rs (frames, limits, close, $disconnect) ·
 //!                    dispatch.rs (one message: route → reply)
-//! integration.rs     invoke within the timeout; proxy responses (routes, HTTP, authorizer)
+//! integrations/      what a route leads to, any of API Gateway's five types, one
+//!                    pipeline (mod.rs): request parameters → request template →
+//!                    the backend → integration response → response template;
+//!                    lambda.rs (AWS_PROXY, AWS to Lambda; proxy responses for
+//!                    routes, HTTP and the authorizer) · service.rs (AWS services,
+//!                    SigV4) · http.rs (HTTP, HTTP_PROXY) · mock.rs · mapping.rs
+//!                    (selections and templates, no I/O) · client.rs (outbound HTTP)
+//! vtl/               API Gateway's Velocity dialect: parsed at load, rendered per
+//!                    request; `$input`, `$context`, `$util`, `$stageVariables`
 //! connections.rs     open connections by id; the channel into each session; close codes
 //! management.rs      @connections POST / GET / DELETE
 //! http_api.rs        HTTP routes (payload 2.0) and static files beside the API
@@ -38,7 +47,7 @@
 //! lambda/            functions as processes: function.rs · pool.rs · instance.rs ·
 //!                    runtime_api.rs · process.rs · spec.rs
 //! sqs/               event source mappings: poll, invoke with batches, delete
-//! provision.rs       tables and queues created when missing
+//! provision.rs       tables, queues, topics, state machines created when missing
 //! sdk.rs             the AWS SDK config the gateway itself uses
 //! memory.rs          freed memory handed back to the system after a burst
 //! logs.rs            the log's two formats: human lines, or JSON objects
@@ -54,16 +63,20 @@
 //!
 //! # The life of a message
 //!
-//! One text frame from a client to its function and back, in six files:
+//! One text frame from a client to its integration (here a function) and back,
+//! in six steps:
 //!
 //! 1. `websocket/session.rs`: the session's loop reads the frame (limits, idle
 //!    timer) and hands it to a task of its own.
 //! 2. `websocket/dispatch.rs`: `routes.rs` selects the route, `apigw/events.rs`
 //!    builds the MESSAGE event.
-//! 3. `integration.rs`: invokes the route's function within the integration
-//!    timeout and parses its proxy response.
-//! 4. `lambda/function.rs` + `lambda/pool.rs`: `invoke` queues the invocation (a
-//!    oneshot for its answer) and starts an instance if none is free.
+//! 3. `integrations/mod.rs`: runs the route's integration within the integration
+//!    timeout; a Lambda proxy (`integrations/lambda.rs`) invokes the function and
+//!    parses its proxy response; other types render their request template
+//!    (`vtl/`) and call their backend (`service.rs`, `http.rs`, `mock.rs`, or a
+//!    function without the proxy), then select and render the integration response.
+//! 4. `lambda/function.rs` + `lambda/pool.rs` (for a function): `invoke` queues the
+//!    invocation (a oneshot for its answer) and starts an instance if none is free.
 //! 5. `lambda/runtime_api.rs` + `lambda/instance.rs`: the function's process asks
 //!    `GET …/invocation/next`; the instance takes the invocation from the pool and
 //!    holds it; `POST …/{id}/response` answers the oneshot.
@@ -84,7 +97,7 @@ mod hosts;
 mod http_api;
 mod ids;
 mod inspector;
-mod integration;
+mod integrations;
 mod journal;
 mod lambda;
 mod lambda_api;
@@ -104,6 +117,7 @@ mod sigv4;
 mod sqs;
 pub mod template;
 mod tls;
+mod vtl;
 pub mod watch;
 mod websocket;
 

@@ -39,6 +39,14 @@ pub struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntegrationLabels {
+    /// `AWS_PROXY`, `AWS`, `HTTP_PROXY`, `HTTP` or `MOCK`.
+    pub integration_type: &'static str,
+    /// `ok` (2xx), `status` (another status), `error` (no usable answer).
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct QueueLabels {
     pub queue: String,
     pub outcome: String,
@@ -65,6 +73,7 @@ pub struct Metrics {
     pub management_requests: Family<RequestLabels, Counter>,
     pub sqs_batches: Family<QueueLabels, Counter>,
     pub sqs_records: Family<QueueLabels, Counter>,
+    pub integrations: Family<IntegrationLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -84,6 +93,7 @@ impl Default for Metrics {
             management_requests: Family::default(),
             sqs_batches: Family::default(),
             sqs_records: Family::default(),
+            integrations: Family::default(),
         };
         let r = &mut m.registry;
         let prefixed = |name: &str| format!("wsgate_{name}");
@@ -133,6 +143,11 @@ impl Default for Metrics {
             m.cold_starts.clone(),
         );
         r.register(
+            prefixed("integrations"),
+            "Route integrations run, by type and outcome",
+            m.integrations.clone(),
+        );
+        r.register(
             prefixed("management_requests"),
             "@connections requests by method and status",
             m.management_requests.clone(),
@@ -157,6 +172,16 @@ impl Metrics {
         let mut out = String::new();
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// Integrations run, by type and outcome.
+    pub fn integration(&self, integration_type: &'static str, outcome: &'static str) -> Counter {
+        self.integrations
+            .get_or_create(&IntegrationLabels {
+                integration_type,
+                outcome,
+            })
+            .clone()
     }
 
     pub fn route(&self, route: &str) -> Counter {

@@ -1,4 +1,4 @@
-//! The WebSocket API's routes, bound to their functions: `$connect` (with its
+//! The WebSocket API's routes, bound to their integrations: `$connect` (with its
 //! authorizer), `$disconnect`, `$default` and the routes selected by key.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,14 +7,15 @@ use std::sync::Arc;
 use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
 use crate::config::Config;
+use crate::integrations::{Binder, Integration, Signer};
 use crate::lambda::Function;
 use crate::metrics::Metrics;
 
-/// A route and the function its integration invokes.
+/// A route and the integration it leads to.
 pub struct Route {
     pub key: String,
-    pub function: Arc<Function>,
-    /// The function's `body` goes back to the client.
+    pub integration: Arc<Integration>,
+    /// A two-way route: the integration's answer goes back to the client.
     pub route_response: bool,
     /// Request validation against the route's models, where it has some.
     pub validation: Option<Validation>,
@@ -78,12 +79,32 @@ impl Routes {
     pub fn bind(
         config: &Config,
         functions: &BTreeMap<String, Arc<Function>>,
-        metrics: &Metrics,
+        metrics: &Arc<Metrics>,
     ) -> Self {
+        let signer = Signer::new(&config.aws);
+        let binder = Binder {
+            functions,
+            signer: &signer,
+            metrics,
+        };
         let route = |key: &str| {
-            config.routes.get(key).map(|r| Route {
+            let r = config.routes.get(key)?;
+            let name = r.integration.as_deref().unwrap_or(key);
+            let bound = config
+                .route_integration(r)
+                .ok_or_else(|| "no integration".to_string())
+                .and_then(|i| Integration::bind(name, &i, &binder));
+            let integration = match bound {
+                Ok(i) => Arc::new(i),
+                Err(e) => {
+                    // Checked at load: only a config built past the checks gets here.
+                    tracing::error!(route = key, "the route is not served: {e}");
+                    return None;
+                }
+            };
+            Some(Route {
                 key: key.to_string(),
-                function: functions[&r.function].clone(),
+                integration,
                 route_response: r.route_response,
                 validation: validation(config, r),
                 selected: metrics.route(key),

@@ -57,10 +57,7 @@ impl Gateway {
     /// Binds the listener and starts serving; functions start on first use.
     pub async fn start(config: Config) -> Result<Self, StartError> {
         // Tables and queues first: functions and pollers expect them.
-        let sdk = if config.sqs.is_empty()
-            && config.provision.tables.is_empty()
-            && config.provision.queues.is_empty()
-        {
+        let sdk = if config.sqs.is_empty() && config.provision.is_empty() {
             None
         } else {
             Some(crate::sdk::sdk_config(&config.aws).await)
@@ -169,9 +166,7 @@ impl Gateway {
         }
         let stage_changed = config.api.stage != old.api.stage;
         let sqs_changed = format!("{:?}", config.sqs) != format!("{:?}", old.sqs);
-        let uses_aws = !(config.sqs.is_empty()
-            && config.provision.tables.is_empty()
-            && config.provision.queues.is_empty());
+        let uses_aws = !(config.sqs.is_empty() && config.provision.is_empty());
         let sdk = if uses_aws {
             let sdk = crate::sdk::sdk_config(&config.aws).await;
             crate::provision::provision(&sdk, &config.provision)

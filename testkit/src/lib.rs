@@ -85,7 +85,7 @@ impl Kind {
                     // In this process: a worker process would outlive a kill of it.
                     .args(["--workers", "0"])
                     .env("GATEWAY_PORT", port.to_string())
-                    .env("SERVICES", "dynamodb,sqs")
+                    .env("SERVICES", "dynamodb,sqs,sns,states,events,kinesis")
                     .env("LOG_LEVEL", "WARNING")
                     .env("MINISTACK_ACCOUNT_ID", "000000000000");
                 c

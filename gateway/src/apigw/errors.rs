@@ -80,11 +80,6 @@ pub fn forbidden_frame(connection_id: &str, request_id: &str) -> String {
     error_frame("Forbidden", connection_id, request_id)
 }
 
-/// A frame whose integration failed.
-pub fn internal_error_frame(connection_id: &str, request_id: &str) -> String {
-    error_frame("Internal server error", connection_id, request_id)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,13 @@ use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
 
 mod env;
+mod integrations;
 mod validate;
+
+pub use integrations::{
+    ContentHandling, IntegrationConfig, IntegrationResponseConfig, IntegrationType,
+    MappingTemplate, Passthrough,
+};
 
 /// A config that could not be used; each variant names the file, and the key where one is at fault.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +53,10 @@ pub struct Config {
     pub functions: BTreeMap<String, FunctionConfig>,
     #[serde(default)]
     pub routes: BTreeMap<String, RouteConfig>,
+    /// What routes lead to besides a Lambda proxy: AWS services, Lambda without
+    /// the proxy, HTTP backends, MOCK; a route names one with `integration`.
+    #[serde(default)]
+    pub integrations: BTreeMap<String, IntegrationConfig>,
     /// Lambda REQUEST authorizers, by name; `$connect` names one with `authorizer`.
     #[serde(default)]
     pub authorizers: BTreeMap<String, AuthorizerConfig>,
@@ -271,8 +281,14 @@ impl Default for TlsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
-    pub function: String,
-    /// Send the function's `body` back to the client (a route response).
+    /// A Lambda proxy integration of this function; or else `integration`.
+    #[serde(default)]
+    pub function: Option<String>,
+    /// An integration from `[integrations]`.
+    #[serde(default)]
+    pub integration: Option<String>,
+    /// The route has a `$default` route response: the integration's answer goes
+    /// back to the client (two-way); without one the route is one-way.
     #[serde(default)]
     pub route_response: bool,
     /// An authorizer from `[authorizers]` (only on `$connect`, as on AWS).
@@ -455,6 +471,56 @@ pub struct ProvisionConfig {
     pub tables: Vec<TableConfig>,
     #[serde(default)]
     pub queues: Vec<QueueConfig>,
+    /// SNS topics, with the queues subscribed to them.
+    #[serde(default)]
+    pub topics: Vec<TopicConfig>,
+    /// Step Functions state machines (what the backend runs; MiniStack and moto do).
+    #[serde(default)]
+    pub state_machines: Vec<StateMachineConfig>,
+}
+
+impl ProvisionConfig {
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty()
+            && self.queues.is_empty()
+            && self.topics.is_empty()
+            && self.state_machines.is_empty()
+    }
+}
+
+/// An SNS topic and its SQS subscribers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicConfig {
+    pub name: String,
+    /// Queues (by name) that get every message published to the topic.
+    #[serde(default)]
+    pub queues: Vec<QueueSubscription>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSubscription {
+    pub queue: String,
+    /// The message as published, without SNS's JSON envelope.
+    #[serde(default)]
+    pub raw_message_delivery: bool,
+}
+
+/// A state machine from its Amazon States Language definition.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateMachineConfig {
+    pub name: String,
+    /// The definition, as JSON text.
+    pub definition: String,
+    /// `STANDARD` (the default) or `EXPRESS` (what StartSyncExecution needs).
+    #[serde(default = "default_state_machine_type")]
+    pub kind: String,
+}
+
+fn default_state_machine_type() -> String {
+    "STANDARD".into()
 }
 
 /// A DynamoDB table with string keys, billed per request.
@@ -488,6 +554,12 @@ pub struct QueueConfig {
     pub visibility_timeout_secs: u64,
     #[serde(default)]
     pub dead_letter: Option<DeadLetterConfig>,
+    /// A FIFO queue (its name ends in `.fifo`).
+    #[serde(default)]
+    pub fifo: bool,
+    /// FIFO: deduplicate by a hash of the body when no deduplication id is sent.
+    #[serde(default)]
+    pub content_based_deduplication: bool,
 }
 
 fn default_visibility() -> u64 {
@@ -589,6 +661,15 @@ impl Config {
         }
     }
 
+    /// The integration a route leads to (names were checked at load).
+    pub fn route_integration(&self, route: &RouteConfig) -> Option<IntegrationConfig> {
+        match (&route.function, &route.integration) {
+            (_, Some(name)) => self.integrations.get(name).cloned(),
+            (Some(function), None) => Some(IntegrationConfig::lambda_proxy(function)),
+            (None, None) => None,
+        }
+    }
+
     /// A config with defaults and nothing routed, for tests and embedding.
     pub fn empty(base_dir: &Path) -> Self {
         Self {
@@ -596,6 +677,7 @@ impl Config {
             aws: AwsConfig::default(),
             functions: BTreeMap::new(),
             routes: BTreeMap::new(),
+            integrations: BTreeMap::new(),
             authorizers: BTreeMap::new(),
             env: BTreeMap::new(),
             http: HttpConfig::default(),
@@ -733,6 +815,51 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn integrations_are_parsed_and_checked() {
+        let base = "[functions.f]\ncommand = [\"x\"]\n";
+        let ok = parse(&format!(
+            "{base}[integrations.Q]\ntype = \"AWS\"\nuri = \"arn:aws:apigateway:us-east-1:sqs:path/0/Jobs\"\nrequest_templates = {{ \"$default\" = \"Action=SendMessage&MessageBody=$util.urlEncode($input.body)\" }}\n[integrations.Q.responses.\"/2\\\\d\\\\d/\"]\ntemplates = {{ \"$default\" = \"{{}}\" }}\n[routes]\nsubmit = {{ integration = \"Q\", route_response = true }}\nping = {{ function = \"f\" }}\n"
+        ))
+        .unwrap();
+        assert_eq!(ok.integrations["Q"].kind, IntegrationType::Aws);
+        assert!(
+            ok.route_integration(&ok.routes["ping"])
+                .is_some_and(|i| i.kind == IntegrationType::AwsProxy)
+        );
+        let err = |text: &str| parse(&format!("{base}{text}")).unwrap_err().to_string();
+        let e = err("[routes]\nx = { integration = \"Nope\" }\n");
+        assert!(
+            e.contains("routes.x.integration") && e.contains("Nope"),
+            "{e}"
+        );
+        let e = err("[routes]\nx = { }\n");
+        assert!(e.contains("routes.x") && e.contains("needs"), "{e}");
+        let e = err("[integrations.I]\ntype = \"AWS\"\nuri = \"https://x\"\n");
+        assert!(e.contains("integrations.I.uri"), "{e}");
+        let e = err("[integrations.I]\ntype = \"HTTP\"\nuri = \"ftp://x\"\n");
+        assert!(e.contains("integrations.I.uri"), "{e}");
+        let e = err(
+            "[integrations.I]\ntype = \"MOCK\"\nrequest_templates = { \"200\" = \"#if($a)\" }\n",
+        );
+        assert!(
+            e.contains("request_templates") && e.contains("line 1"),
+            "{e}"
+        );
+        let e = err(
+            "[integrations.I]\ntype = \"MOCK\"\nrequest_parameters = { \"integration.request.header.X\" = \"body\" }\n",
+        );
+        assert!(e.contains("request_parameters"), "{e}");
+        let e = err("[integrations.I]\ntype = \"MOCK\"\n[integrations.I.responses.\"200\"]\n");
+        assert!(e.contains("responses") && e.contains("/regex/"), "{e}");
+        let e = err(
+            "[integrations.I]\ntype = \"AWS\"\nuri = \"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:0:function:g/invocations\"\n",
+        );
+        assert!(e.contains("no function `g`"), "{e}");
+        let e = err("[integrations.I]\ntype = \"MOCKED\"\n");
+        assert!(e.contains("MOCKED"), "{e}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ impl Config {
     pub(super) fn validate(&self, path: &Path) -> Result<(), ConfigError> {
         self.check_api()
             .and_then(|()| self.check_functions())
+            .and_then(|()| self.check_integrations())
             .and_then(|()| self.check_routes())
             .and_then(|()| self.check_authorizers())
             .and_then(|()| self.check_http())
@@ -124,7 +125,28 @@ impl Config {
                     "the only `$` routes are $connect, $disconnect and $default",
                 );
             }
-            self.has_function(&r.function, format!("routes.{route}.function"))?;
+            match (&r.function, &r.integration) {
+                (Some(_), Some(_)) => {
+                    return fail(
+                        format!("routes.{route}"),
+                        "takes `function` (a Lambda proxy) or `integration`, not both",
+                    );
+                }
+                (None, None) => {
+                    return fail(
+                        format!("routes.{route}"),
+                        "needs `function` (a Lambda proxy) or `integration`",
+                    );
+                }
+                (Some(f), None) => self.has_function(f, format!("routes.{route}.function"))?,
+                (None, Some(i)) if !self.integrations.contains_key(i) => {
+                    return fail(
+                        format!("routes.{route}.integration"),
+                        format!("no integration `{i}` is defined under [integrations]"),
+                    );
+                }
+                (None, Some(_)) => {}
+            }
             for (key, model) in &r.request_models {
                 if !self.models.contains_key(model) {
                     return fail(
@@ -135,6 +157,7 @@ impl Config {
             }
             if let Some(expression) = &r.model_selection_expression
                 && expression.starts_with('$')
+                && expression != "$default"
                 && crate::apigw::selection::RouteSelector::parse(expression).is_err()
             {
                 return fail(
@@ -162,6 +185,74 @@ impl Config {
                     format!("routes.{route}.authorizer"),
                     format!("no authorizer `{name}` is defined under [authorizers]"),
                 );
+            }
+        }
+        Ok(())
+    }
+
+    fn check_integrations(&self) -> Check {
+        use super::IntegrationType as T;
+        for (name, i) in &self.integrations {
+            let key = |k: &str| format!("integrations.{name}.{k}");
+            if let Some(f) = &i.function {
+                self.has_function(f, key("function"))?;
+            }
+            let uri = i.uri.as_deref().unwrap_or_default();
+            match i.kind {
+                T::AwsProxy if i.function.is_none() => {
+                    return fail(
+                        key("function"),
+                        "an AWS_PROXY integration invokes a function",
+                    );
+                }
+                T::Aws if i.function.is_none() => {
+                    match crate::integrations::ServiceUri::parse(uri) {
+                        Err(e) => return fail(key("uri"), e.to_string()),
+                        Ok(u) => {
+                            if let Some(f) = u.lambda_function() {
+                                self.has_function(f, key("uri"))?;
+                            }
+                        }
+                    }
+                }
+                T::Http | T::HttpProxy
+                    if !(uri.starts_with("http://") || uri.starts_with("https://")) =>
+                {
+                    return fail(
+                        key("uri"),
+                        "an HTTP integration needs an http:// or https:// URL",
+                    );
+                }
+                _ => {}
+            }
+            if let Some(ms) = i.timeout_ms
+                && !(50..=AWS_INTEGRATION_TIMEOUT_SECS * 1000).contains(&ms)
+            {
+                return fail(
+                    key("timeout_ms"),
+                    "must be between 50 and 29000 (AWS's limits)",
+                );
+            }
+            if let Some(method) = &i.method
+                && method.parse::<axum::http::Method>().is_err()
+            {
+                return fail(key("method"), format!("`{method}` is not an HTTP method"));
+            }
+            if i.kind.is_proxy() && (!i.request_templates.is_empty() || !i.responses.is_empty()) {
+                return fail(
+                    key("request_templates"),
+                    "proxy integrations take no mapping templates or integration responses (as on AWS)",
+                );
+            }
+            for (target, source) in &i.request_parameters {
+                if let Err(e) = crate::integrations::Parameter::parse(target, source) {
+                    return fail(key(&format!("request_parameters.\"{target}\"")), e);
+                }
+            }
+            for response in i.responses.keys() {
+                if let Err(e) = crate::integrations::ResponseKey::parse(response) {
+                    return fail(key(&format!("responses.\"{response}\"")), e);
+                }
             }
         }
         Ok(())

@@ -1,6 +1,6 @@
-//! Integrations: a function invoked within API Gateway's timeout, and its Lambda
-//! proxy response read as API Gateway reads it. One place for the WebSocket
-//! routes (`$connect`, messages, `$disconnect`), the authorizer and the HTTP routes.
+//! Lambda: a function invoked within API Gateway's timeout, and its proxy
+//! response read as API Gateway reads it. One place for the WebSocket routes
+//! (`AWS_PROXY`, and `AWS` without the proxy), the authorizer and the HTTP routes.
 
 use std::time::Duration;
 
@@ -9,33 +9,8 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use crate::lambda::{Function, InvokeError};
-
-/// Why an integration gave no usable response.
-#[derive(Debug, thiserror::Error)]
-pub enum IntegrationError {
-    #[error("function `{0}`: {1}")]
-    Invoke(String, InvokeError),
-    #[error("function `{0}` did not answer within the integration timeout")]
-    Timeout(String),
-    #[error("function `{0}`: {1}")]
-    BadResponse(String, BadResponse),
-}
-
-impl IntegrationError {
-    /// The function was throttled: beyond its concurrency.
-    pub fn is_throttle(&self) -> bool {
-        matches!(self, Self::Invoke(_, InvokeError::Throttled { .. }))
-    }
-
-    /// The message of an error the function itself reported (`throw new Error("Unauthorized")`).
-    pub fn function_message(&self) -> Option<&str> {
-        match self {
-            Self::Invoke(_, InvokeError::Function { message, .. }) => Some(message),
-            _ => None,
-        }
-    }
-}
+use super::IntegrationError;
+use crate::lambda::Function;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BadResponse {

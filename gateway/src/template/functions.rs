@@ -43,11 +43,15 @@ pub(super) fn functions(
         let handler = text(&p["Handler"]).unwrap_or_else(|| "bootstrap".into());
         // `Code` as a folder is how `sam build` writes a built AWS::Lambda::Function;
         // the CDK names its asset folder (beside the template) in the Metadata.
-        let code = text(&p["CodeUri"])
-            .or_else(|| text(&p["Code"]))
-            .or_else(|| asset_path(f.raw))
-            .map(|c| base.join(c))
-            .unwrap_or_else(|| base.to_owned());
+        let code = match inline_code(p, &runtime, f.id, &at)? {
+            Some(folder) => folder,
+            None => text(&p["CodeUri"])
+                .or_else(|| text(&p["Code"]))
+                .or_else(|| asset_path(f.raw))
+                .or_else(|| manifest_asset(&p["Code"], base))
+                .map(|c| base.join(c))
+                .unwrap_or_else(|| base.to_owned()),
+        };
         let (command, working_dir) = if runtime.starts_with("provided") {
             let binary = text(&f.raw["Metadata"]["BuildProperties"]["Binary"]);
             (vec![program(&code, binary, &handler, f.id, &bin_dir)], None)
@@ -170,6 +174,86 @@ fn program(code: &Path, binary: Option<String>, handler: &str, id: &str, bin_dir
 fn route_key(method: &str, path: &str, at: &str) -> Result<HttpRouteKey, TemplateError> {
     HttpRouteKey::parse(&format!("{method} {path}"))
         .map_err(|e| TemplateError::at(&format!("{at}.Path"), e.to_string()))
+}
+
+/// SAM's `InlineCode` or CloudFormation's `Code.ZipFile`: the source, written
+/// where Lambda would put it (a file named `index`, so `Handler: index.handler`),
+/// in a folder of its own under the user's cache.
+fn inline_code(
+    p: &Value,
+    runtime: &str,
+    id: &str,
+    at: &str,
+) -> Result<Option<PathBuf>, TemplateError> {
+    let Some(source) = text(&p["InlineCode"]).or_else(|| text(&p["Code"]["ZipFile"])) else {
+        return Ok(None);
+    };
+    let file = if runtime.starts_with("python") {
+        "index.py"
+    } else if runtime.starts_with("nodejs") {
+        "index.js"
+    } else {
+        return Err(TemplateError::at(
+            &format!("{at}.InlineCode"),
+            format!("inline code runs on nodejs* and python* runtimes, not `{runtime}`"),
+        ));
+    };
+    // One folder per content: two templates never share or overwrite one.
+    let digest = ring::digest::digest(&ring::digest::SHA256, source.as_bytes());
+    let hash: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let folder = crate::dirs::user_dir(
+        "WSGATE_INLINE_DIR",
+        "XDG_CACHE_HOME",
+        ".cache",
+        "inline-code",
+    )
+    .join(format!("{id}-{hash}"));
+    let written =
+        std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(folder.join(file), &source));
+    written.map_err(|e| {
+        TemplateError::at(
+            &format!("{at}.InlineCode"),
+            format!("cannot write it to {}: {e}", folder.display()),
+        )
+    })?;
+    Ok(Some(folder))
+}
+
+/// A CDK function's code from the cloud assembly's `*.assets.json` manifests,
+/// as `cdk deploy` finds it: the file asset whose destination `objectKey` is the
+/// function's `Code.S3Key` (templates synthesized without asset metadata).
+fn manifest_asset(code: &Value, base: &Path) -> Option<String> {
+    let key = text(&code["S3Key"])?;
+    let manifests = std::fs::read_dir(base).ok()?;
+    for entry in manifests.flatten() {
+        let path = entry.path();
+        if !path.to_string_lossy().ends_with(".assets.json") {
+            continue;
+        }
+        let Ok(manifest) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let manifest: Value = serde_json::from_str(&manifest).unwrap_or_default();
+        for asset in manifest["files"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, a)| a)
+        {
+            let published = asset["destinations"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .any(|(_, d)| d["objectKey"] == key.as_str());
+            if published && let Some(source) = text(&asset["source"]["path"]) {
+                return Some(source);
+            }
+        }
+    }
+    None
 }
 
 /// The folder the CDK staged a resource's code or content in (`cdk.out/asset.<hash>`).

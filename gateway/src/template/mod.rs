@@ -179,8 +179,7 @@ fn build(
     let mut configs = Vec::new();
     for (index, resource) in websocket_api::apis(&res)?.into_iter().enumerate() {
         let (api, api_ref) = websocket_api::api(&res, resource, index, options, &mut warnings)?;
-        let (routes, authorizers) =
-            websocket_api::routes(&res, &api_ref, &api.stage_variables, &mut warnings)?;
+        let bound = websocket_api::routes(&res, &api_ref, &api.stage_variables, &mut warnings)?;
         let mut config = Config::empty(base);
         config.api = api;
         config.aws = AwsConfig {
@@ -189,8 +188,9 @@ fn build(
             account_id: options.account_id.clone(),
         };
         config.functions = functions.functions.clone();
-        config.routes = routes;
-        config.authorizers = authorizers;
+        config.routes = bound.routes;
+        config.integrations = bound.integrations;
+        config.authorizers = bound.authorizers;
         config.models = websocket_api::models(&res, &api_ref)?;
         if index == 0 {
             // Provisioned, polled and served once, by the first API's gateway.

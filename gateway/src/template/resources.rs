@@ -50,6 +50,7 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
             "ModelSelectionExpression",
             "RequestModels",
             "OperationName",
+            "RouteResponseSelectionExpression",
         ],
     ),
     (
@@ -60,6 +61,26 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
             "IntegrationUri",
             "IntegrationMethod",
             "Description",
+            "RequestParameters",
+            "RequestTemplates",
+            "TemplateSelectionExpression",
+            "PassthroughBehavior",
+            "ContentHandlingStrategy",
+            "TimeoutInMillis",
+            "CredentialsArn",
+            "PayloadFormatVersion",
+        ],
+    ),
+    (
+        "AWS::ApiGatewayV2::IntegrationResponse",
+        &[
+            "ApiId",
+            "IntegrationId",
+            "IntegrationResponseKey",
+            "ResponseTemplates",
+            "TemplateSelectionExpression",
+            "ContentHandlingStrategy",
+            "ResponseParameters",
         ],
     ),
     (
@@ -74,7 +95,13 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
     (
         "AWS::ApiGatewayV2::RouteResponse",
-        &["ApiId", "RouteId", "RouteResponseKey"],
+        &[
+            "ApiId",
+            "RouteId",
+            "RouteResponseKey",
+            "ModelSelectionExpression",
+            "ResponseModels",
+        ],
     ),
     (
         "AWS::ApiGatewayV2::Deployment",
@@ -94,6 +121,7 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
             "Runtime",
             "Handler",
             "CodeUri",
+            "InlineCode",
             "Environment",
             "Timeout",
             "MemorySize",
@@ -168,7 +196,43 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
     (
         "AWS::SQS::Queue",
-        &["QueueName", "VisibilityTimeout", "RedrivePolicy", "Tags"],
+        &[
+            "QueueName",
+            "VisibilityTimeout",
+            "RedrivePolicy",
+            "FifoQueue",
+            "ContentBasedDeduplication",
+            "Tags",
+        ],
+    ),
+    (
+        "AWS::Serverless::SimpleTable",
+        &["TableName", "PrimaryKey", "ProvisionedThroughput", "Tags"],
+    ),
+    (
+        "AWS::SNS::Topic",
+        &["TopicName", "DisplayName", "Subscription", "Tags"],
+    ),
+    (
+        "AWS::SNS::Subscription",
+        &[
+            "TopicArn",
+            "Protocol",
+            "Endpoint",
+            "RawMessageDelivery",
+            "Region",
+        ],
+    ),
+    (
+        "AWS::StepFunctions::StateMachine",
+        &[
+            "StateMachineName",
+            "StateMachineType",
+            "Definition",
+            "DefinitionString",
+            "DefinitionSubstitutions",
+            "Tags",
+        ],
     ),
 ];
 
@@ -216,6 +280,13 @@ fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> Reso
             format!("arn:aws:lambda:{region}:{account}:layer:{name}:1")
         }
         "AWS::SQS::Queue" => {
+            // CloudFormation names a FIFO queue with the `.fifo` SQS requires.
+            let fifo = r.props["FifoQueue"] == true || r.props["FifoQueue"] == "true";
+            let name = if fifo && !name.ends_with(".fifo") {
+                format!("{name}.fifo")
+            } else {
+                name
+            };
             let host = options
                 .endpoint_url
                 .clone()
@@ -229,7 +300,7 @@ fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> Reso
             attrs.insert("QueueUrl".into(), url.clone());
             url
         }
-        "AWS::DynamoDB::Table" => {
+        "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => {
             attrs.insert(
                 "Arn".into(),
                 format!("arn:aws:dynamodb:{region}:{account}:table/{name}"),
@@ -239,6 +310,18 @@ fn values(r: &Resource, name: Option<String>, options: &TemplateOptions) -> Reso
                 format!("arn:aws:dynamodb:{region}:{account}:table/{name}/stream/local"),
             );
             name
+        }
+        "AWS::SNS::Topic" => {
+            let arn = format!("arn:aws:sns:{region}:{account}:{name}");
+            attrs.insert("TopicArn".into(), arn.clone());
+            attrs.insert("TopicName".into(), name);
+            arn
+        }
+        "AWS::StepFunctions::StateMachine" => {
+            let arn = format!("arn:aws:states:{region}:{account}:stateMachine:{name}");
+            attrs.insert("Arn".into(), arn.clone());
+            attrs.insert("Name".into(), name);
+            arn
         }
         "AWS::ApiGatewayV2::Api" | "AWS::Serverless::HttpApi" => {
             let id = local_api_id(r.id);
@@ -378,7 +461,9 @@ pub(super) fn resolve<'a>(
             "AWS::Serverless::Function" | "AWS::Lambda::Function" => Some("FunctionName"),
             "AWS::SQS::Queue" => Some("QueueName"),
             "AWS::Serverless::LayerVersion" | "AWS::Lambda::LayerVersion" => Some("LayerName"),
-            "AWS::DynamoDB::Table" => Some("TableName"),
+            "AWS::DynamoDB::Table" | "AWS::Serverless::SimpleTable" => Some("TableName"),
+            "AWS::SNS::Topic" => Some("TopicName"),
+            "AWS::StepFunctions::StateMachine" => Some("StateMachineName"),
             _ => None,
         };
         let name = match name_key.map(|k| (k, &r.props[k])) {

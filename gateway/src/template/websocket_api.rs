@@ -8,7 +8,10 @@ use super::resources::{Resource, Resources};
 use super::{TemplateError, TemplateOptions, required, text};
 use crate::apigw::authorizer::IdentitySource;
 use crate::apigw::selection::RouteSelector;
-use crate::config::{ApiConfig, AuthorizerConfig, RequestModel, RouteConfig};
+use crate::config::{
+    ApiConfig, AuthorizerConfig, IntegrationConfig, IntegrationResponseConfig, IntegrationType,
+    MappingTemplate, RequestModel, RouteConfig,
+};
 
 /// The template's one WebSocket API: its settings and its id (what `Ref` gives).
 /// The template's WebSocket APIs, in logical-id order: at least one.
@@ -96,10 +99,115 @@ fn api_keys(res: &Resources, warnings: &mut Vec<String>) -> Vec<String> {
         .collect()
 }
 
-type Bound = (
-    BTreeMap<String, RouteConfig>,
-    BTreeMap<String, AuthorizerConfig>,
-);
+/// The API's routes, the integrations they lead to (other than Lambda
+/// proxies, which routes name by function), and its authorizers.
+pub(super) struct Bound {
+    pub routes: BTreeMap<String, RouteConfig>,
+    pub integrations: BTreeMap<String, IntegrationConfig>,
+    pub authorizers: BTreeMap<String, AuthorizerConfig>,
+}
+
+/// A string-to-string map property (`RequestParameters`).
+fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), text(v)?)))
+        .collect()
+}
+
+/// Mapping templates by key, parsed now: a bad one names its place.
+fn templates(v: &Value, at: &str) -> Result<BTreeMap<String, MappingTemplate>, TemplateError> {
+    let mut out = BTreeMap::new();
+    for (key, source) in v.as_object().into_iter().flatten() {
+        let at = format!("{at}.{key}");
+        let source = text(source).ok_or_else(|| TemplateError::at(&at, "must be a string"))?;
+        let template = MappingTemplate::parse(&source).map_err(|e| {
+            TemplateError::at(&at, format!("the mapping template does not parse: {e}"))
+        })?;
+        out.insert(key.clone(), template);
+    }
+    Ok(out)
+}
+
+/// A property whose values are AWS's enum names, read through serde.
+fn enum_value<T: serde::de::DeserializeOwned>(
+    props: &Value,
+    key: &str,
+    at: &str,
+) -> Result<Option<T>, TemplateError> {
+    match &props[key] {
+        Value::Null => Ok(None),
+        v => serde_json::from_value(v.clone()).map(Some).map_err(|_| {
+            TemplateError::at(
+                &format!("{at}.{key}"),
+                format!("`{v}` is not a value AWS takes"),
+            )
+        }),
+    }
+}
+
+/// One `AWS::ApiGatewayV2::Integration` (with its integration responses).
+fn integration(
+    res: &Resources,
+    i: &Resource,
+    function: Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<IntegrationConfig, TemplateError> {
+    let at = format!("Resources.{}.Properties", i.id);
+    let p = &res.resolved[i.id];
+    let kind: IntegrationType = enum_value(p, "IntegrationType", &at)?
+        .ok_or_else(|| TemplateError::at(&format!("{at}.IntegrationType"), "is required"))?;
+    let reference = &res.scope.resources[i.id].reference;
+    let mut responses = BTreeMap::new();
+    for r in res
+        .of("AWS::ApiGatewayV2::IntegrationResponse")
+        .filter(|r| res.resolved[r.id]["IntegrationId"].as_str() == Some(reference.as_str()))
+    {
+        let rat = format!("Resources.{}.Properties", r.id);
+        let rp = &res.resolved[r.id];
+        let key = required(rp, "IntegrationResponseKey", &rat)?;
+        crate::integrations::ResponseKey::parse(&key)
+            .map_err(|e| TemplateError::at(&format!("{rat}.IntegrationResponseKey"), e))?;
+        if !rp["ResponseParameters"].is_null() {
+            warnings.push(format!(
+                "{}: ResponseParameters are not emulated (WebSocket clients see no headers)",
+                r.id
+            ));
+        }
+        responses.insert(
+            key,
+            IntegrationResponseConfig {
+                templates: templates(
+                    &rp["ResponseTemplates"],
+                    &format!("{rat}.ResponseTemplates"),
+                )?,
+                template_selection_expression: text(&rp["TemplateSelectionExpression"]),
+                content_handling: enum_value(rp, "ContentHandlingStrategy", &rat)?,
+            },
+        );
+    }
+    if p["ContentHandlingStrategy"] == "CONVERT_TO_BINARY" {
+        warnings.push(format!(
+            "{}: ContentHandlingStrategy CONVERT_TO_BINARY is not emulated: messages reach the integration as text",
+            i.id
+        ));
+    }
+    Ok(IntegrationConfig {
+        kind,
+        function,
+        uri: text(&p["IntegrationUri"]).filter(|u| !u.is_empty()),
+        method: text(&p["IntegrationMethod"]),
+        request_parameters: string_map(&p["RequestParameters"]),
+        request_templates: templates(&p["RequestTemplates"], &format!("{at}.RequestTemplates"))?,
+        template_selection_expression: text(&p["TemplateSelectionExpression"]),
+        passthrough_behavior: enum_value(p, "PassthroughBehavior", &at)?.unwrap_or_default(),
+        content_handling: enum_value(p, "ContentHandlingStrategy", &at)?,
+        timeout_ms: super::number(p, "TimeoutInMillis", &at)?,
+        credentials_arn: text(&p["CredentialsArn"]),
+        responses,
+    })
+}
 
 /// The API's routes and authorizers, bound to the template's functions.
 pub(super) fn routes(
@@ -132,17 +240,33 @@ pub(super) fn routes(
             })
     };
 
+    // Lambda proxies by function; every other integration as it is.
+    let mut proxies = BTreeMap::new();
     let mut integrations = BTreeMap::new();
     for i in res
         .of("AWS::ApiGatewayV2::Integration")
         .filter(|r| belongs(r.id))
     {
         let at = format!("Resources.{}.Properties", i.id);
-        let uri = required(&res.resolved[i.id], "IntegrationUri", &at)?;
-        integrations.insert(
-            res.scope.resources[i.id].reference.clone(),
-            target(&uri, &format!("{at}.IntegrationUri"))?,
-        );
+        let p = &res.resolved[i.id];
+        let reference = res.scope.resources[i.id].reference.clone();
+        let uri = text(&p["IntegrationUri"]).unwrap_or_default();
+        let kind = text(&p["IntegrationType"]).unwrap_or_default();
+        let invokes_lambda = kind == "AWS_PROXY"
+            || (kind == "AWS" && uri.contains(":lambda:path/"))
+            || by_arn.keys().any(|arn| uri == *arn);
+        let function = if invokes_lambda {
+            Some(target(&uri, &format!("{at}.IntegrationUri"))?)
+        } else {
+            None
+        };
+        if kind == "AWS_PROXY"
+            && let Some(f) = function
+        {
+            proxies.insert(reference, f);
+            continue;
+        }
+        integrations.insert(reference, integration(res, i, function, warnings)?);
     }
     let mut authorizers = BTreeMap::new();
     for a in res
@@ -177,10 +301,20 @@ pub(super) fn routes(
             },
         );
     }
-    let responses: Vec<String> = res
-        .of("AWS::ApiGatewayV2::RouteResponse")
-        .filter_map(|r| text(&res.resolved[r.id]["RouteId"]))
-        .collect();
+    // A route with a `$default` route response is two-way.
+    let mut responses: Vec<String> = Vec::new();
+    for r in res.of("AWS::ApiGatewayV2::RouteResponse") {
+        let p = &res.resolved[r.id];
+        let key = text(&p["RouteResponseKey"]).unwrap_or_else(|| "$default".into());
+        if key != "$default" {
+            warnings.push(format!(
+                "{}: RouteResponseKey `{key}` is not served (API Gateway selects `$default` only)",
+                r.id
+            ));
+            continue;
+        }
+        responses.extend(text(&p["RouteId"]));
+    }
     let mut routes = BTreeMap::new();
     for r in res.of("AWS::ApiGatewayV2::Route").filter(|r| belongs(r.id)) {
         let at = format!("Resources.{}.Properties", r.id);
@@ -196,12 +330,27 @@ pub(super) fn routes(
         let integration = integration
             .strip_prefix("integrations/")
             .unwrap_or(&integration);
-        let function = integrations.get(integration).cloned().ok_or_else(|| {
-            TemplateError::at(
-                &format!("{at}.Target"),
-                format!("no AWS_PROXY integration `{integration}` of this API"),
-            )
-        })?;
+        let (function, integration) = match (
+            proxies.get(integration),
+            integrations.contains_key(integration),
+        ) {
+            (Some(f), _) => (Some(f.clone()), None),
+            (None, true) => (None, Some(integration.to_string())),
+            (None, false) => {
+                return Err(TemplateError::at(
+                    &format!("{at}.Target"),
+                    format!("no integration `{integration}` of this API"),
+                ));
+            }
+        };
+        if let Some(expr) = text(&p["RouteResponseSelectionExpression"])
+            && expr != "$default"
+        {
+            warnings.push(format!(
+                "{}: RouteResponseSelectionExpression `{expr}` is read as $default (the only value API Gateway takes)",
+                r.id
+            ));
+        }
         let authorizer = match text(&p["AuthorizerId"]) {
             Some(id) if authorizers.contains_key(&id) => Some(id),
             Some(id) => {
@@ -225,6 +374,7 @@ pub(super) fn routes(
             key.clone(),
             RouteConfig {
                 function,
+                integration,
                 route_response,
                 authorizer,
                 api_key_required: api_key_required && key == "$connect",
@@ -238,7 +388,11 @@ pub(super) fn routes(
             },
         );
     }
-    Ok((routes, authorizers))
+    Ok(Bound {
+        routes,
+        integrations,
+        authorizers,
+    })
 }
 
 /// The API's `AWS::ApiGatewayV2::Model`s by name: JSON Schemas routes check messages against.

@@ -1,5 +1,6 @@
-//! One text message: select its route, build the MESSAGE event, run the
-//! integration, and answer where AWS would (a route response, or an error frame).
+//! One text message: select its route, build the MESSAGE event, run the route's
+//! integration (whatever its type), and answer where AWS would (a route
+//! response, or an error frame).
 //! Answers go through the connection's channel, which its session writes.
 
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use crate::api::Api;
 use crate::apigw::errors;
 use crate::apigw::events::{self, now_ms};
 use crate::connections::{Connection, Outbound};
-use crate::{ids, integration};
+use crate::ids;
 
 /// Routes one text message and answers where AWS would.
 pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
@@ -38,7 +39,11 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
         &body,
         now_ms(),
     );
-    match integration::call(&route.function, &event, api.integration_timeout()).await {
+    match route
+        .integration
+        .run(&event, api.integration_timeout())
+        .await
+    {
         Ok(response) if route.route_response => {
             if let Some(body) = response.body {
                 conn.send(Outbound::Text(body)).await;
@@ -50,7 +55,7 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
             if !e.is_throttle() {
                 tracing::warn!(connection = %id, route = %route.key, "{e}");
             }
-            let frame = errors::internal_error_frame(id, &request_id);
+            let frame = errors::error_frame(e.client_message(), id, &request_id);
             conn.send(Outbound::Text(frame)).await;
         }
     }

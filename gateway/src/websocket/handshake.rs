@@ -18,7 +18,7 @@ use crate::apigw::events::{self, ConnectionInfo, HandshakeRequest, now_ms};
 use crate::apigw::{errors, headers};
 use crate::connections::Connection;
 use crate::ids;
-use crate::integration;
+use crate::integrations;
 use crate::routes::{Authorizer, ConnectRoute};
 
 /// `GET /{stage}`: runs `$connect`, then upgrades or refuses.
@@ -112,7 +112,7 @@ async fn run_connect(
     }
     let event = events::connect_event(info, request, &request_id, now);
     let timeout = api.integration_timeout();
-    let response = match integration::call(&connect.route.function, &event, timeout).await {
+    let response = match connect.route.integration.run(&event, timeout).await {
         Ok(response) => response,
         Err(e) => {
             tracing::warn!(connection = %info.connection_id, "$connect failed: {e}");
@@ -146,7 +146,7 @@ async fn authorize(
     let aws = &api.config.aws;
     let arn = authorizer::method_arn(&aws.region, &aws.account_id, info);
     let event = authorizer::request_event(info, request, &arn, request_id, now);
-    match integration::invoke(&authorizer.function, &event, api.integration_timeout()).await {
+    match integrations::invoke(&authorizer.function, &event, api.integration_timeout()).await {
         Ok(response) => authorizer::evaluate(&response, &arn),
         // The usual way to say 401 from a Node or Python authorizer.
         Err(e) if e.function_message() == Some("Unauthorized") => Decision::Unauthorized,

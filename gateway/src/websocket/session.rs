@@ -18,8 +18,8 @@ use super::upgrade::Socket;
 use crate::api::Api;
 use crate::apigw::events::{self, now_ms};
 use crate::connections::{Connection, Outbound, close};
+use crate::ids;
 use crate::metrics::CodeLabel;
-use crate::{ids, integration};
 
 /// How long a closing handshake may take.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
@@ -51,7 +51,7 @@ pub async fn run(
         let request_id = ids::aws_id();
         let event = events::disconnect_event(&info, code, &reason, &request_id, now_ms());
         let timeout = api.integration_timeout();
-        if let Err(e) = integration::invoke(&route.function, &event, timeout).await {
+        if let Err(e) = route.integration.run(&event, timeout).await {
             tracing::warn!(connection = %info.connection_id, "$disconnect failed: {e}");
         }
     }

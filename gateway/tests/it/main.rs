@@ -13,6 +13,7 @@ mod cdk;
 mod connect;
 mod containers;
 mod faults;
+mod integrations;
 mod lambda_api;
 mod limits;
 mod localstack;

@@ -47,7 +47,7 @@ fn the_repos_template_builds_the_app() {
         ["$connect", "$default", "$disconnect", "authorize", "ping"]
     );
     let connect = &c.routes["$connect"];
-    assert_eq!(connect.function, "ConnectFunction");
+    assert_eq!(connect.function.as_deref(), Some("ConnectFunction"));
     let authorizer = &c.authorizers[connect.authorizer.as_deref().unwrap()];
     assert_eq!(authorizer.function, "AuthorizerFunction");
     assert_eq!(
@@ -154,10 +154,10 @@ fn every_intrinsic_parameter_and_condition_resolves() {
     assert_eq!(py.command[1..], ["-m", "awslambdaric", "app.handler"]);
     assert!(py.working_dir.as_ref().unwrap().ends_with("python"));
     // Routes, the authorizer, route responses.
-    assert_eq!(c.routes["$connect"].function, "app-echo");
+    assert_eq!(c.routes["$connect"].function.as_deref(), Some("app-echo"));
     let auth = &c.authorizers[c.routes["$connect"].authorizer.as_deref().unwrap()];
     assert_eq!(auth.identity_source.len(), 2);
-    assert_eq!(c.routes["echo"].function, "PyFunction");
+    assert_eq!(c.routes["echo"].function.as_deref(), Some("PyFunction"));
     assert!(c.routes["echo"].route_response);
     assert!(!c.routes["$connect"].route_response);
     // Event sources and data.
@@ -178,7 +178,9 @@ fn every_intrinsic_parameter_and_condition_resolves() {
         "app-work-dlq"
     );
     let warnings = loaded.warnings.join("\n");
-    assert!(warnings.contains("AWS::SNS::Topic: Topic"), "{warnings}");
+    // Topics are provisioned now (integrations publish to them), with their name.
+    assert_eq!(c.provision.topics.len(), 1, "{:?}", c.provision.topics);
+    assert!(!warnings.contains("AWS::SNS::Topic"), "{warnings}");
     assert!(warnings.contains("Schedule"), "{warnings}");
 
     // Overrides change what the conditions choose.
@@ -200,7 +202,7 @@ fn every_intrinsic_parameter_and_condition_resolves() {
 fn json_templates_load_too() {
     let c = load(&templates().join("synth.json"), &[]).config;
     assert_eq!(c.api.stage, "json");
-    assert_eq!(c.routes["$default"].function, "Fn");
+    assert_eq!(c.routes["$default"].function.as_deref(), Some("Fn"));
     assert_eq!(c.functions["Fn"].timeout_secs, 7);
 }
 

@@ -57,9 +57,8 @@ async fn a_flood_is_throttled_and_the_next_client_is_served() {
     let function = gw.gateway.function("probe").unwrap();
     let gate = gw.dir.path().join("gate");
     let mut flood = gw.connect("").await;
-    let slow = Message::text(
-        json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string(),
-    );
+    let slow =
+        Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string());
     for _ in 0..20_000 {
         flood.feed(slow.clone()).await.unwrap();
     }

@@ -24,6 +24,11 @@ pub async fn start_app(name: &str) -> TemplateApp {
 
 /// Loads a template under `tests/` as `wsgate --template` does, on a fresh emulator.
 pub async fn start_template(relative: &str) -> TemplateApp {
+    start_template_with(relative, &[]).await
+}
+
+/// The same, with `--parameter Name=value` overrides.
+pub async fn start_template_with(relative: &str, parameters: &[(&str, &str)]) -> TemplateApp {
     logs();
     let name = relative;
     let backend = Emulator::start();
@@ -34,6 +39,10 @@ pub async fn start_template(relative: &str) -> TemplateApp {
         endpoint_url: Some(backend.endpoint().to_string()),
         listen: "127.0.0.1:0".parse().unwrap(),
         python: python(),
+        parameters: parameters
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..Default::default()
     };
     let loaded = template::load(&path, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
