@@ -1,12 +1,13 @@
 //! Identifiers shaped like AWS's.
 
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::URL_SAFE;
 
 /// A connection, request or message id as API Gateway makes them: base64 of
-/// 11 random bytes, e.g. `f97yeeMZDoECGqg=`.
+/// 11 random bytes in the URL-safe alphabet, e.g. `d4NsecoByQ0CH-Q=`, so an id
+/// put into `/@connections/{id}` unencoded still names the connection.
 pub fn aws_id() -> String {
-    STANDARD.encode(rand::random::<[u8; 11]>())
+    URL_SAFE.encode(rand::random::<[u8; 11]>())
 }
 
 /// A Lambda request id: a random (version 4) UUID.

@@ -12,11 +12,14 @@
 //! nothing of the handlers (and `lambda/` nothing of API Gateway).
 //!
 //! ```text
-//! main.rs            CLI → Config | template → Gateway
+//! main.rs            CLI → Config | template | serverless.yml → Gateway
+//! discover.rs        which description to run when none is named
 //! server.rs          Gateway::start / shutdown: the listener, the router, the lifecycle
 //! listener.rs        one port for plain HTTP and TLS, told apart by the first byte;
 //!                    client sockets counted against the open-file limit
 //! serve.rs           HTTP/1.1 on each connection: upgrades, the request-head timeout
+//! client_head.rs     what hyper drops of a request head: header names' spelling,
+//!                    TLS or not, the port the client used
 //! tls.rs             the local certificate authority and this run's certificate
 //! api.rs             the shared state: limits, routes, functions, connections, shutdown
 //! routes.rs          routes bound to integrations; route selection; $connect's authorizer
@@ -57,6 +60,8 @@
 //! inspector.rs       `/_wsgate/`: the live inspector's page, its state and actions
 //! config/            wsgate.toml: types (values parsed at load), checks, `${VAR}`
 //! template/          a SAM / CloudFormation template as a Config
+//! serverless/        a Serverless Framework service file as a template: variables,
+//!                    then the CloudFormation the framework would deploy
 //! ids.rs             ids shaped like AWS's
 //! dirs.rs            where per-user state lives (the CA, the Node runtime folder)
 //! ```
@@ -89,9 +94,11 @@
 mod api;
 mod apigw;
 mod auth;
+mod client_head;
 pub mod config;
 mod connections;
 mod dirs;
+pub mod discover;
 mod functions;
 mod hosts;
 mod http_api;
@@ -113,6 +120,7 @@ mod routes;
 mod sdk;
 mod serve;
 mod server;
+pub mod serverless;
 mod sigv4;
 mod sqs;
 pub mod template;

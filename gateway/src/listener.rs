@@ -22,12 +22,28 @@ use tokio_rustls::server::TlsStream;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 
+use crate::client_head::RawHead;
+
 /// A client's socket, plain or TLS, counted while open. The TLS state is boxed:
 /// it is large, and every plain connection would otherwise carry its size
 /// (memory per idle socket counts).
 pub struct Conn {
     io: Either<TcpStream, Box<TlsStream<TcpStream>>>,
     _open: Open,
+    /// The first request head as it arrives, for its header names' spelling.
+    head: RawHead,
+}
+
+impl Conn {
+    /// What the request handlers learn of this client beyond hyper's parts.
+    pub fn head(&self) -> (RawHead, bool, u16) {
+        let (tcp, tls) = match &self.io {
+            Either::Left(tcp) => (tcp, false),
+            Either::Right(tls) => (tls.get_ref().0, true),
+        };
+        let port = tcp.local_addr().map(|a| a.port()).unwrap_or_default();
+        (self.head.clone(), tls, port)
+    }
 }
 
 /// One open client socket, given back when dropped.
@@ -111,7 +127,11 @@ impl DualListener {
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     if let Some(io) = sniff(tcp, acceptor.as_ref(), first_byte).await {
-                        let conn = Conn { io, _open: counted };
+                        let conn = Conn {
+                            io,
+                            _open: counted,
+                            head: RawHead::default(),
+                        };
                         let _ = tx.send((conn, peer)).await;
                     }
                 });
@@ -195,7 +215,12 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if polled.is_ready() {
+            self.head.record(&buf.filled()[before..]);
+        }
+        polled
     }
 }
 

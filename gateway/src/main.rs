@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
 use wsgate::config::ApiConfig;
+use wsgate::discover::Input;
 use wsgate::template::{self, TemplateOptions};
 use wsgate::{Config, Gateway};
 
@@ -20,12 +21,18 @@ fn parse_parameter(text: &str) -> Result<(String, String), String> {
 #[derive(Parser)]
 #[command(version, about = "The AWS API Gateway WebSocket API, run locally")]
 struct Args {
-    /// The config file describing the API, its routes and functions.
-    #[arg(short, long, env = "WSGATE_CONFIG", default_value = "wsgate.toml")]
-    config: PathBuf,
+    /// The config file describing the API, its routes and functions. With no
+    /// --config, --template or --serverless, the current folder's wsgate.toml,
+    /// template.yaml, .aws-sam/build/template.yaml, serverless.yml or
+    /// cdk.out/*.template.json is run, in that order.
+    #[arg(short, long, env = "WSGATE_CONFIG")]
+    config: Option<PathBuf>,
     /// A SAM / CloudFormation template (YAML or JSON) to run instead of a config file.
     #[arg(short, long, env = "WSGATE_TEMPLATE", conflicts_with = "config")]
     template: Option<PathBuf>,
+    /// A Serverless Framework service file (serverless.yml); `-p stage=prod` is `--stage prod`.
+    #[arg(long, env = "WSGATE_SERVERLESS", conflicts_with_all = ["config", "template"])]
+    serverless: Option<PathBuf>,
     /// A template parameter: `Name=value` (repeat for more; in the environment, space-separated).
     #[arg(short = 'p', long = "parameter", env = "WSGATE_PARAMETERS", value_delimiter = ' ', value_parser = parse_parameter)]
     parameters: Vec<(String, String)>,
@@ -124,28 +131,34 @@ fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
         Some(url) => Some(Some(url.to_string())),
     };
     let mut more = Vec::new();
-    let mut config = match &args.template {
-        Some(path) => {
-            let options = TemplateOptions {
-                parameters: args.parameters.iter().cloned().collect(),
-                imports: args.imports.iter().cloned().collect(),
-                bin_dir: args.bin_dir.clone(),
-                python: args.python.clone(),
-                stack_name: args.stack_name.clone(),
-                region: args.region.clone(),
-                endpoint_url: endpoint.clone().flatten(),
-                listen: args.listen.unwrap_or(ApiConfig::default().listen),
-                static_dir: args.static_dir.clone(),
-                ..TemplateOptions::default()
+    let options = TemplateOptions {
+        parameters: args.parameters.iter().cloned().collect(),
+        imports: args.imports.iter().cloned().collect(),
+        bin_dir: args.bin_dir.clone(),
+        python: args.python.clone(),
+        stack_name: args.stack_name.clone(),
+        region: args.region.clone(),
+        endpoint_url: endpoint.clone().flatten(),
+        listen: args.listen.unwrap_or(ApiConfig::default().listen),
+        static_dir: args.static_dir.clone(),
+        ..TemplateOptions::default()
+    };
+    let input = input(args)?;
+    let mut config = match &input {
+        Input::Config(path) => Config::load(path)?,
+        Input::Template(path) | Input::Serverless(path) => {
+            let loaded = match input {
+                Input::Serverless(_) => {
+                    wsgate::serverless::load(path, &options, args.listen.is_some())?
+                }
+                _ => template::load(path, &options)?,
             };
-            let loaded = template::load(path, &options)?;
             for warning in &loaded.warnings {
                 tracing::warn!("{}: {warning}", path.display());
             }
             more = loaded.more;
             loaded.config
         }
-        None => Config::load(&args.config)?,
     };
     if let Some(listen) = args.listen {
         config.api.listen = listen;
@@ -181,8 +194,30 @@ fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
 }
 
 /// The file the model comes from, watched with `--watch`.
+/// What to run: the file named on the command line, else what the current
+/// folder holds (said on one line).
+fn input(args: &Args) -> anyhow::Result<Input> {
+    if let Some(path) = &args.template {
+        return Ok(Input::Template(path.clone()));
+    }
+    if let Some(path) = &args.serverless {
+        return Ok(Input::Serverless(path.clone()));
+    }
+    if let Some(path) = &args.config {
+        return Ok(Input::Config(path.clone()));
+    }
+    let found = wsgate::discover::discover(std::path::Path::new(".")).with_context(|| {
+        format!(
+            "nothing to run here: no --config, --template or --serverless, and none of {} in this folder",
+            wsgate::discover::LOOKED_FOR
+        )
+    })?;
+    tracing::info!("running {}", found.path().display());
+    Ok(found)
+}
+
 fn model_file(args: &Args) -> std::path::PathBuf {
-    args.template.clone().unwrap_or_else(|| args.config.clone())
+    input(args).map_or_else(|_| "wsgate.toml".into(), |i| i.path().to_owned())
 }
 
 /// Reloads each running API from the changed file; a file that does not load

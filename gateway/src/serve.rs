@@ -15,6 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::client_head::ClientHead;
 use crate::listener::DualListener;
 
 /// Serves `app` until `stop`, then waits for the requests in progress.
@@ -34,10 +35,15 @@ pub async fn serve(
             _ = stop.cancelled() => break,
         };
         let app = app.clone();
+        let (head, tls, port) = io.head();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request
-                .extensions_mut()
-                .insert(ConnectInfo::<SocketAddr>(peer));
+            let extensions = request.extensions_mut();
+            extensions.insert(ConnectInfo::<SocketAddr>(peer));
+            extensions.insert(ClientHead {
+                names: head.take_names(),
+                tls,
+                port,
+            });
             tower::ServiceExt::oneshot(app.clone(), request.map(Body::new))
         });
         let connection = http

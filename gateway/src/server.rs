@@ -392,6 +392,13 @@ fn router(api: &Arc<Api>) -> Router {
         .layer(limit)
         .merge(http_api::router(api).layer(limit))
         .merge(lambda);
+    if api.config.api.serve_at_root && api.config.http.static_dir.is_none() {
+        router = router.merge(
+            Router::new()
+                .route("/", get(websocket::upgrade_at_root))
+                .with_state(api.clone()),
+        );
+    }
     if api.config.api.inspector {
         router = router.merge(crate::inspector::router(api));
     }

@@ -119,6 +119,11 @@ pub fn request_event(
 ) -> Value {
     let mut event = events::connect_event(conn, request, request_id, now);
     let obj = event.as_object_mut().expect("an object");
+    // Unlike `$connect`, the authorizer sees the upgrade's own headers too
+    // (AWS's documented authorizer input has `Connection` and `Upgrade`).
+    let (headers, multi) = events::maps(&request.headers);
+    obj.insert("headers".into(), headers);
+    obj.insert("multiValueHeaders".into(), multi);
     obj.remove("isBase64Encoded");
     obj.entry("queryStringParameters")
         .or_insert_with(|| json!({}));

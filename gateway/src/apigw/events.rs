@@ -59,11 +59,11 @@ fn request_context(
     event_type: &str,
     request_id: &str,
     now: i64,
-    with_user_agent: bool,
 ) -> Map<String, Value> {
+    // AWS puts the handshake's user agent in every event of the connection.
     let mut identity = Map::new();
     identity.insert("sourceIp".into(), conn.source_ip.clone().into());
-    if with_user_agent && let Some(ua) = &conn.user_agent {
+    if let Some(ua) = &conn.user_agent {
         identity.insert("userAgent".into(), ua.clone().into());
     }
     let mut ctx = Map::new();
@@ -87,7 +87,7 @@ fn request_context(
 }
 
 /// Single-value maps keep the last value of a repeated name; multi-value maps keep all.
-fn maps(pairs: &[(String, String)]) -> (Value, Value) {
+pub fn maps(pairs: &[(String, String)]) -> (Value, Value) {
     let mut single = BTreeMap::<&str, &str>::new();
     let mut multi = BTreeMap::<&str, Vec<&str>>::new();
     for (k, v) in pairs {
@@ -104,9 +104,19 @@ pub fn connect_event(
     request_id: &str,
     now: i64,
 ) -> Value {
-    let ctx = request_context(conn, "$connect", "CONNECT", request_id, now, true);
+    let ctx = request_context(conn, "$connect", "CONNECT", request_id, now);
     let mut event = Map::new();
-    let (headers, multi) = maps(&request.headers);
+    // The upgrade's own headers reach the authorizer, not `$connect` (AWS's
+    // recorded CONNECT events have neither).
+    let headers: Vec<(String, String)> = request
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("connection") && !k.eq_ignore_ascii_case("upgrade")
+        })
+        .cloned()
+        .collect();
+    let (headers, multi) = maps(&headers);
     event.insert("headers".into(), headers);
     event.insert("multiValueHeaders".into(), multi);
     if !request.query.is_empty() {
@@ -135,7 +145,7 @@ pub fn message_event(
     body: &str,
     now: i64,
 ) -> Value {
-    let mut ctx = request_context(conn, route_key, "MESSAGE", request_id, now, false);
+    let mut ctx = request_context(conn, route_key, "MESSAGE", request_id, now);
     ctx.insert("messageId".into(), message_id.into());
     let event = json!({
         "requestContext": ctx,
@@ -153,7 +163,7 @@ pub fn disconnect_event(
     request_id: &str,
     now: i64,
 ) -> Value {
-    let mut ctx = request_context(conn, "$disconnect", "DISCONNECT", request_id, now, false);
+    let mut ctx = request_context(conn, "$disconnect", "DISCONNECT", request_id, now);
     ctx.insert("disconnectStatusCode".into(), status_code.into());
     ctx.insert("disconnectReason".into(), reason.into());
     let headers = vec![
@@ -225,7 +235,8 @@ mod tests {
         );
         assert_eq!(e["requestContext"]["disconnectStatusCode"], 1005);
         assert_eq!(e["headers"]["x-restapi"], "");
-        assert!(e["requestContext"]["identity"].get("userAgent").is_none());
+        // AWS carries the handshake's user agent in every event of the connection.
+        assert_eq!(e["requestContext"]["identity"]["userAgent"], "test");
         let e = message_event(&conn(), "$default", "m=", "r=", "hi", 3);
         assert_eq!(e["requestContext"]["messageId"], "m=");
         assert_eq!(e["body"], "hi");

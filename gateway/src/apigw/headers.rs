@@ -1,12 +1,16 @@
-//! Handshake headers as API Gateway passes them to `$connect`.
+//! Handshake headers as API Gateway passes them to `$connect` and its authorizer.
 //!
-//! HTTP/1 header names reach us lower-cased; AWS hands on the client's spelling.
-//! Well-known names get the spelling browsers and SDKs use, others are Title-Cased,
-//! and the `X-Forwarded-*` / `X-Amzn-Trace-Id` headers AWS adds are added.
+//! HTTP/1 header names reach us lower-cased; AWS hands on the client's spelling,
+//! which `client_head.rs` recorded. Where it could not (a head too big), well-known
+//! names get the spelling browsers and SDKs use and others are Title-Cased. The
+//! `X-Forwarded-*` / `X-Amzn-Trace-Id` headers AWS adds are added, saying how the
+//! client came (TLS or not, which port).
 
 use std::net::SocketAddr;
 
 use axum::http::HeaderMap;
+
+use crate::client_head::ClientHead;
 
 const KNOWN: &[&str] = &[
     "Sec-WebSocket-Key",
@@ -38,11 +42,20 @@ pub fn canonical(name: &str) -> String {
         .join("-")
 }
 
-/// The header list of a `$connect` event.
-pub fn for_event(headers: &HeaderMap, peer: SocketAddr) -> Vec<(String, String)> {
+/// The header list of a `$connect` event (and its authorizer's).
+pub fn for_event(
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    client: &ClientHead,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(k, v)| Some((canonical(k.as_str()), v.to_str().ok()?.to_string())))
+        .filter_map(|(k, v)| {
+            let name = client
+                .spelling(k.as_str())
+                .map_or_else(|| canonical(k.as_str()), str::to_string);
+            Some((name, v.to_str().ok()?.to_string()))
+        })
         .collect();
     let has = |out: &[(String, String)], name: &str| {
         out.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -56,16 +69,16 @@ pub fn for_event(headers: &HeaderMap, peer: SocketAddr) -> Vec<(String, String)>
         out.push(("X-Forwarded-For".into(), peer.ip().to_string()));
     }
     if !has(&out, "X-Forwarded-Port") {
-        let port = headers
-            .get("host")
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.rsplit_once(':'))
-            .map(|(_, p)| p.to_string())
-            .unwrap_or_else(|| "80".into());
-        out.push(("X-Forwarded-Port".into(), port));
+        let port = match client.port {
+            0 if client.tls => 443,
+            0 => 80,
+            port => port,
+        };
+        out.push(("X-Forwarded-Port".into(), port.to_string()));
     }
     if !has(&out, "X-Forwarded-Proto") {
-        out.push(("X-Forwarded-Proto".into(), "http".into()));
+        let proto = if client.tls { "https" } else { "http" };
+        out.push(("X-Forwarded-Proto".into(), proto.into()));
     }
     out
 }

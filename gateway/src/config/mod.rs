@@ -121,6 +121,9 @@ pub struct ApiConfig {
     /// A client must send its whole request head (the WebSocket handshake, an
     /// HTTP request) within this time, or its connection is closed.
     pub header_timeout_secs: u64,
+    /// The socket also at `/`, where serverless-offline serves it (set for
+    /// `serverless.yml` input), beside `/{stage}`.
+    pub serve_at_root: bool,
 }
 
 impl Default for ApiConfig {
@@ -140,6 +143,7 @@ impl Default for ApiConfig {
             sigv4: true,
             header_timeout_secs: 10,
             inspector: true,
+            serve_at_root: false,
         }
     }
 }

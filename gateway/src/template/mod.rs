@@ -87,11 +87,6 @@ pub struct Loaded {
 
 /// Reads a template file.
 pub fn load(path: &Path, options: &TemplateOptions) -> Result<Loaded, crate::config::ConfigError> {
-    let named = |e: TemplateError| crate::config::ConfigError::Invalid {
-        path: path.to_owned(),
-        key: e.at,
-        message: e.message,
-    };
     let text =
         std::fs::read_to_string(path).map_err(|source| crate::config::ConfigError::Read {
             path: path.to_owned(),
@@ -106,7 +101,28 @@ pub fn load(path: &Path, options: &TemplateOptions) -> Result<Loaded, crate::con
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-    let (mut configs, warnings) = build(&template, options, &base).map_err(named)?;
+    from_value(&template, path, &base, options)
+}
+
+/// YAML with CloudFormation's short tags (`!Ref`, `!Sub`, …) as JSON values.
+pub fn parse_yaml(text: &str) -> Result<Value, String> {
+    yaml::parse(text)
+}
+
+/// A template already parsed (or made from a service file); `path` names it in
+/// errors, `base` is where its relative paths start.
+pub fn from_value(
+    template: &Value,
+    path: &Path,
+    base: &Path,
+    options: &TemplateOptions,
+) -> Result<Loaded, crate::config::ConfigError> {
+    let named = |e: TemplateError| crate::config::ConfigError::Invalid {
+        path: path.to_owned(),
+        key: e.at,
+        message: e.message,
+    };
+    let (mut configs, warnings) = build(template, options, base).map_err(named)?;
     let more = configs
         .split_off(1)
         .into_iter()

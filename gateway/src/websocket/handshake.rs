@@ -16,6 +16,7 @@ use crate::api::Api;
 use crate::apigw::authorizer::{self, Decision};
 use crate::apigw::events::{self, ConnectionInfo, HandshakeRequest, now_ms};
 use crate::apigw::{errors, headers};
+use crate::client_head::ClientHead;
 use crate::connections::Connection;
 use crate::ids;
 use crate::integrations;
@@ -32,13 +33,37 @@ pub async fn upgrade(
     if *stage != *api.stage() {
         return errors::forbidden();
     }
+    handshake(api, peer, query, request).await
+}
+
+/// `GET /`: the same socket where serverless-offline serves it (for `serverless.yml` input).
+pub async fn upgrade_at_root(
+    State(api): State<Arc<Api>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    handshake(api, peer, query, request).await
+}
+
+async fn handshake(
+    api: Arc<Api>,
+    peer: SocketAddr,
+    query: Option<String>,
+    request: Request,
+) -> Response {
     let (mut parts, _) = request.into_parts();
     let ws = match Upgrade::from_parts(&mut parts) {
         Ok(ws) => ws,
         Err(refused) => return *refused,
     };
     let now = now_ms();
-    let (mut info, request) = describe(&api, peer, &parts.headers, query.as_deref(), now);
+    let client = parts
+        .extensions
+        .get::<ClientHead>()
+        .cloned()
+        .unwrap_or_default();
+    let (mut info, request) = describe(&api, peer, &parts.headers, &client, query.as_deref(), now);
     let mut protocol = None;
     let model = api.model();
     if let Some(connect) = &model.routes.connect {
@@ -55,6 +80,7 @@ fn describe(
     api: &Api,
     peer: SocketAddr,
     header_map: &HeaderMap,
+    client: &ClientHead,
     query: Option<&str>,
     now: i64,
 ) -> (ConnectionInfo, HandshakeRequest) {
@@ -71,7 +97,7 @@ fn describe(
         stage_variables: api.stage_variables.clone(),
     };
     let request = HandshakeRequest {
-        headers: headers::for_event(header_map, peer),
+        headers: headers::for_event(header_map, peer, client),
         query: query
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default(),

@@ -47,6 +47,18 @@ impl Upgrade {
             ));
         }
         let headers = &parts.headers;
+        // A plain GET (a browser, curl) asks for no upgrade at all: 426 says
+        // what this URL wants, as serverless-offline's suite (written against
+        // AWS) expects and RFC 9110 describes.
+        if !has_token(headers, header::CONNECTION, "upgrade")
+            && !has_token(headers, header::UPGRADE, "websocket")
+        {
+            let mut response = (StatusCode::UPGRADE_REQUIRED, "Upgrade Required").into_response();
+            response
+                .headers_mut()
+                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+            return Err(Box::new(response));
+        }
         if !has_token(headers, header::CONNECTION, "upgrade") {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,

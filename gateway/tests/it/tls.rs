@@ -12,7 +12,7 @@ use crate::common::apps::chat_in;
 use crate::common::*;
 
 /// A rustls client that trusts only the gateway's local CA.
-fn trusting(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
+pub fn trusting(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(ca).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&pem) {

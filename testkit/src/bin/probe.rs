@@ -96,7 +96,14 @@ async fn sqs(records: &[Value]) -> Result<Value, Error> {
 fn authorizer(event: &Value) -> Result<Value, Error> {
     let token = event["queryStringParameters"]["token"]
         .as_str()
-        .or_else(|| event["headers"]["X-Token"].as_str())
+        .or_else(|| {
+            // Header names arrive as the client spelled them.
+            let headers = event["headers"].as_object()?;
+            let (_, v) = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-token"))?;
+            v.as_str()
+        })
         .unwrap_or_default();
     let effect = match token {
         "allow" => "Allow",

@@ -59,6 +59,40 @@ pub async fn start_template_with(relative: &str, parameters: &[(&str, &str)]) ->
     }
 }
 
+/// Loads `tests/apps/{name}/serverless.yml` as `wsgate --serverless` does (on
+/// port 0, whatever its `websocketPort`), on a fresh emulator.
+pub async fn start_serverless(name: &str, options: &[(&str, &str)]) -> TemplateApp {
+    logs();
+    let backend = Emulator::start();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/apps")
+        .join(name)
+        .join("serverless.yml");
+    let template_options = TemplateOptions {
+        endpoint_url: Some(backend.endpoint().to_string()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        python: python(),
+        parameters: options
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let loaded = wsgate::serverless::load(&path, &template_options, true)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut config = loaded.config;
+    config.tls.ca_dir = Some(ca_dir());
+    let gateway = Gateway::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let sdk = backend.sdk_config().await;
+    TemplateApp {
+        gateway,
+        backend,
+        sdk,
+    }
+}
+
 impl TemplateApp {
     pub async fn connect(&self) -> Ws {
         let (ws, response) = connect_async(self.gateway.ws_url()).await.unwrap();
