@@ -50,8 +50,9 @@ impl Host {
                 path: dir.clone(),
                 source,
             })?;
-            let host = execute_api_host(api_id, &config.aws.region);
-            env.extend(crate::hosts::env(&library, &[host], addr));
+            let mut hosts = vec![execute_api_host(api_id, &config.aws.region)];
+            hosts.extend(service_hosts(config));
+            env.extend(crate::hosts::env(&library, &hosts, addr));
         }
         let node_runtimes: Vec<&str> = config
             .functions
@@ -178,6 +179,33 @@ fn spec(config: &Config, name: &str, host: &Host) -> FunctionSpec {
             aws.region, aws.account_id
         ),
     }
+}
+
+/// The services functions reach, as SDKs that ignore `AWS_ENDPOINT_URL_*` (the
+/// JS SDK v2, old boto) name them.
+const SERVICES: &[&str] = &[
+    "dynamodb",
+    "sqs",
+    "sns",
+    "states",
+    "sync-states",
+    "events",
+    "kinesis",
+    "lambda",
+    "sts",
+];
+
+/// The AWS host names that reach the local backend (or, for Lambda, this
+/// gateway's Lambda API) inside function processes: all of them when a local
+/// backend is configured, none for real AWS.
+pub fn service_hosts(config: &Config) -> Vec<String> {
+    if config.aws.endpoint_url.is_none() {
+        return Vec::new();
+    }
+    SERVICES
+        .iter()
+        .map(|s| format!("{s}.{}.amazonaws.com", config.aws.region))
+        .collect()
 }
 
 /// The host name of an API on AWS: what code written for AWS builds from the event.

@@ -25,6 +25,7 @@
 //! routes.rs          routes bound to integrations; route selection; $connect's authorizer
 //! functions.rs       the functions' specs, with the endpoints this gateway gives them
 //! hosts.rs           the execute-api host name inside function processes (LD_PRELOAD)
+//! aws_hosts.rs       AWS service names from function processes, passed to the backend
 //! layers.rs          Lambda layers as /opt lays them out, through each runtime's variables
 //! node/              nodejs* functions: aws-lambda-ric, the SDK from the runtime folder
 //! websocket/         upgrade.rs (RFC 6455's HTTP side) · handshake.rs ($connect,
@@ -94,6 +95,7 @@
 mod api;
 mod apigw;
 mod auth;
+mod aws_hosts;
 mod client_head;
 pub mod config;
 mod connections;

@@ -78,10 +78,11 @@ impl Gateway {
         })?;
         let api_id = config.api.api_id.clone().unwrap_or_else(ids::api_id);
         let tls = if config.tls.enabled {
-            let names = vec![
+            let mut names = vec![
                 "localhost".to_string(),
                 functions::execute_api_host(&api_id, &config.aws.region),
             ];
+            names.extend(functions::service_hosts(&config));
             let mut ips: Vec<std::net::IpAddr> =
                 vec![[127, 0, 0, 1].into(), std::net::Ipv6Addr::LOCALHOST.into()];
             if !addr.ip().is_unspecified() && !ips.contains(&addr.ip()) {
@@ -401,6 +402,10 @@ fn router(api: &Arc<Api>) -> Router {
     }
     if api.config.api.inspector {
         router = router.merge(crate::inspector::router(api));
+    }
+    // Outermost: a function's call to an AWS service name never reaches the API's routes.
+    if let Some(hosts) = crate::aws_hosts::ServiceHosts::new(&api.config) {
+        router = router.layer(from_fn_with_state(hosts, crate::aws_hosts::forward));
     }
     router
 }

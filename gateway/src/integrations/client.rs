@@ -38,6 +38,7 @@ static CLIENT: LazyLock<Client<Connector, Full<Bytes>>> = LazyLock::new(|| {
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
+    pub headers: http::HeaderMap,
     pub body: Bytes,
 }
 
@@ -66,13 +67,18 @@ pub async fn send(
             .await
             .map_err(|e| HttpError::Request(describe(&e)))?;
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| HttpError::Request(e.to_string()))?
             .to_bytes();
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     };
     tokio::time::timeout(timeout, call)
         .await

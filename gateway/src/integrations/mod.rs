@@ -13,7 +13,7 @@
 //! (the templates and selections, no I/O) · `client.rs` (the outbound HTTP client).
 //! `websocket/` asks a route's integration and never knows its type.
 
-mod client;
+pub mod client;
 mod http;
 pub mod lambda;
 mod mapping;

@@ -105,3 +105,26 @@ fn a_bad_service_file_names_the_key() {
         "{err}"
     );
 }
+
+/// A service that bundles the JS SDK v2 and configures no endpoint: its
+/// DynamoDB calls go to `dynamodb.us-east-1.amazonaws.com`, which inside the
+/// function reaches the local backend; `@connections` by `domainName/stage`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_bundling_the_sdk_v2_reaches_the_local_backend() {
+    let app_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/sls-node-v2");
+    assert!(
+        app_dir.join("node_modules/aws-sdk").is_dir(),
+        "{}: run `npm ci` there first (scripts/test does)",
+        app_dir.display()
+    );
+    let app = start_serverless("sls-node-v2", &[]).await;
+    let mut ada = app.connect().await;
+    let mut bob = app.connect().await;
+    assert_eq!(app.stored_ids("sls-legacy-chat-dev").await.len(), 2);
+    ada.send(Message::text(r#"{"action":"say","text":"v2 says hi"}"#))
+        .await
+        .unwrap();
+    assert_eq!(next_text(&mut ada).await, "v2 says hi");
+    assert_eq!(next_text(&mut bob).await, "v2 says hi");
+    app.gateway.shutdown().await;
+}
