@@ -12,7 +12,6 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::api::{Api, Model};
-use crate::apigw::errors;
 use crate::auth::{Gate, Verifier, require_sigv4};
 use crate::config::Config;
 use crate::lambda::Function;
@@ -387,7 +386,7 @@ fn router(api: &Arc<Api>) -> Router {
     let mut router = Router::new()
         .route("/{stage}", get(websocket::upgrade))
         .route("/_wsgate/metrics", get(metrics_text))
-        .fallback(|| async { errors::forbidden() })
+        .fallback(websocket::unrouted)
         .with_state(api.clone())
         .merge(management)
         .layer(limit)

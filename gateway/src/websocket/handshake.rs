@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::session;
-use super::upgrade::Upgrade;
+use super::upgrade::{self, Upgrade};
 use crate::api::Api;
 use crate::apigw::authorizer::{self, Decision};
 use crate::apigw::events::{self, ConnectionInfo, HandshakeRequest, now_ms};
@@ -31,9 +31,29 @@ pub async fn upgrade(
     request: Request,
 ) -> Response {
     if *stage != *api.stage() {
+        // Served at the root too, `/anything` is the socket's URL, as serverless-offline has it.
+        if api.config.api.serve_at_root && upgrade::is_plain(request.headers()) {
+            return upgrade::upgrade_required();
+        }
         return errors::forbidden();
     }
     handshake(api, peer, query, request).await
+}
+
+/// A GET no route takes: under the stage (`/{stage}/x`) or, served at the root,
+/// anywhere, a plain one is told to upgrade, as AWS answers under a stage;
+/// everything else is API Gateway's 403.
+pub async fn unrouted(State(api): State<Arc<Api>>, request: Request) -> Response {
+    let stage_prefix = format!("/{}/", api.stage());
+    let under_stage =
+        request.uri().path().starts_with(&stage_prefix) || api.config.api.serve_at_root;
+    if request.method() == axum::http::Method::GET
+        && under_stage
+        && upgrade::is_plain(request.headers())
+    {
+        return upgrade::upgrade_required();
+    }
+    errors::forbidden()
 }
 
 /// `GET /`: the same socket where serverless-offline serves it (for `serverless.yml` input).

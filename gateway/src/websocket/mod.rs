@@ -7,7 +7,7 @@ mod handshake;
 mod session;
 mod upgrade;
 
-pub use handshake::{upgrade, upgrade_at_root};
+pub use handshake::{unrouted, upgrade, upgrade_at_root};
 
 /// Handles a text message as if `conn` had sent it (the inspector's replay).
 pub async fn replay(

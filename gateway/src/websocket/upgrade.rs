@@ -37,6 +37,22 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+/// A request that asks for no upgrade at all (a browser, curl).
+pub fn is_plain(headers: &HeaderMap) -> bool {
+    !has_token(headers, header::CONNECTION, "upgrade")
+        && !has_token(headers, header::UPGRADE, "websocket")
+}
+
+/// What a plain GET on the socket's URL gets: 426 with `Upgrade: websocket`,
+/// as serverless-offline's suite (written against AWS) expects and RFC 9110 describes.
+pub fn upgrade_required() -> Response {
+    let mut response = (StatusCode::UPGRADE_REQUIRED, "Upgrade Required").into_response();
+    response
+        .headers_mut()
+        .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    response
+}
+
 impl Upgrade {
     /// Checks the request as RFC 6455 asks; the refusal says what is missing.
     pub fn from_parts(parts: &mut Parts) -> Result<Self, Box<Response>> {
@@ -47,17 +63,8 @@ impl Upgrade {
             ));
         }
         let headers = &parts.headers;
-        // A plain GET (a browser, curl) asks for no upgrade at all: 426 says
-        // what this URL wants, as serverless-offline's suite (written against
-        // AWS) expects and RFC 9110 describes.
-        if !has_token(headers, header::CONNECTION, "upgrade")
-            && !has_token(headers, header::UPGRADE, "websocket")
-        {
-            let mut response = (StatusCode::UPGRADE_REQUIRED, "Upgrade Required").into_response();
-            response
-                .headers_mut()
-                .insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-            return Err(Box::new(response));
+        if is_plain(headers) {
+            return Err(Box::new(upgrade_required()));
         }
         if !has_token(headers, header::CONNECTION, "upgrade") {
             return Err(refuse(

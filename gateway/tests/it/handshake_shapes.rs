@@ -164,6 +164,14 @@ async fn a_plain_get_is_told_to_upgrade() {
     )
     .await;
     assert_eq!(status, 400, "no Sec-WebSocket-Key: a broken upgrade");
+    // Under the stage, any path: AWS answers the same.
+    let (status, _, _) = http(addr, "GET", "/test/1796600000000", "").await;
+    assert_eq!(status, 426);
+    // Another stage is not this API's: 403, as before.
+    let (status, _, _) = http(addr, "GET", "/prod", "").await;
+    assert_eq!(status, 403);
+    let (status, _, _) = http(addr, "GET", "/prod/x", "").await;
+    assert_eq!(status, 403);
     gw.gateway.shutdown().await;
 }
 

@@ -34,6 +34,9 @@ async fn a_node_service_runs_from_its_serverless_yml() {
     let (mut bob, _) = connect_async(format!("{root}/?token=user-bob"))
         .await
         .unwrap();
+    // Served at the root, any path is the socket's: a plain GET is told to upgrade.
+    let (status, _, _) = http(app.gateway.local_addr(), "GET", "/1796600000000", "").await;
+    assert_eq!(status, 426);
     let me = ask(&mut ada, r#"{"action":"whoami"}"#).await;
     assert_eq!(
         me,
