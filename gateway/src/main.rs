@@ -156,6 +156,9 @@ fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
             for warning in &loaded.warnings {
                 tracing::warn!("{}: {warning}", path.display());
             }
+            for note in &loaded.notes {
+                tracing::info!("{}: {note}", path.display());
+            }
             more = loaded.more;
             loaded.config
         }

@@ -84,9 +84,14 @@ pub fn load(
     for more in &mut loaded.more {
         more.api.serve_at_root = true;
     }
-    // Said once, at start-up: what the file holds that is not emulated.
-    let mut notes = offline.notes;
-    notes.append(&mut loaded.warnings);
-    loaded.warnings = notes;
+    // Said once, at start-up: what the file holds that is not enforced (INFO),
+    // and what is not emulated (WARN).
+    let (unenforced, mut others): (Vec<String>, Vec<String>) = offline
+        .notes
+        .into_iter()
+        .partition(|n| n.contains("not enforced"));
+    others.append(&mut loaded.warnings);
+    loaded.warnings = others;
+    loaded.notes.extend(unenforced);
     Ok(loaded)
 }

@@ -83,6 +83,8 @@ pub struct Loaded {
     /// next port), with the same functions.
     pub more: Vec<Config>,
     pub warnings: Vec<String>,
+    /// What is read and not enforced locally (IAM, retention, …): one line, for INFO.
+    pub notes: Vec<String>,
 }
 
 /// Reads a template file.
@@ -122,7 +124,7 @@ pub fn from_value(
         key: e.at,
         message: e.message,
     };
-    let (mut configs, warnings) = build(template, options, base).map_err(named)?;
+    let (mut configs, warnings, notes) = build(template, options, base).map_err(named)?;
     let more = configs
         .split_off(1)
         .into_iter()
@@ -133,6 +135,7 @@ pub fn from_value(
         config,
         more,
         warnings,
+        notes,
     })
 }
 
@@ -175,7 +178,7 @@ fn build(
     template: &Value,
     options: &TemplateOptions,
     base: &Path,
-) -> Result<(Vec<Config>, Vec<String>), TemplateError> {
+) -> Result<(Vec<Config>, Vec<String>, Vec<String>), TemplateError> {
     if !template.is_object() || template["Resources"].as_object().is_none_or(Map::is_empty) {
         return Err(TemplateError::at(
             "Resources",
@@ -183,6 +186,7 @@ fn build(
         ));
     }
     let mut warnings = Vec::new();
+    let mut notes = Vec::new();
     let mut scope = Scope {
         parameters: parameters::parameters(template, options)?,
         mappings: section(template, "Mappings").clone(),
@@ -190,7 +194,7 @@ fn build(
         ..Scope::default()
     };
     parameters::conditions(template, &mut scope)?;
-    let res = resources::resolve(template, options, scope, &mut warnings)?;
+    let res = resources::resolve(template, options, scope, &mut warnings, &mut notes)?;
     let functions = functions::functions(&res, options, base, &mut warnings)?;
     let mut configs = Vec::new();
     for (index, resource) in websocket_api::apis(&res)?.into_iter().enumerate() {
@@ -216,7 +220,7 @@ fn build(
         }
         configs.push(config);
     }
-    Ok((configs, warnings))
+    Ok((configs, warnings, notes))
 }
 
 #[cfg(test)]

@@ -236,6 +236,47 @@ pub(super) const HANDLED: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// IAM and permissions, architectures, retention, encryption, backups, tracing
+/// and logging: what AWS enforces or keeps and a laptop has no use for. Nothing
+/// an app does locally depends on them.
+const UNENFORCED_TYPES: &[&str] = &[
+    "AWS::IAM::",
+    "AWS::Lambda::Permission",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::Logs::",
+    "AWS::ApiGatewayV2::DomainName",
+    "AWS::ApiGatewayV2::ApiMapping",
+];
+const UNENFORCED_PROPERTIES: &[&str] = &[
+    "Policies",
+    "Role",
+    "PermissionsBoundary",
+    "Architectures",
+    "MessageRetentionPeriod",
+    "KmsMasterKeyId",
+    "SSESpecification",
+    "PointInTimeRecoverySpecification",
+    "DeletionProtectionEnabled",
+    "Tracing",
+    "LoggingConfig",
+    "AccessLogSettings",
+    "DefaultRouteSettings",
+    "RouteSettings",
+    "AutoPublishAlias",
+    "ProvisionedThroughput",
+    "TimeToLiveSpecification",
+    "StreamSpecification",
+];
+
+fn is_unenforced(what: &str) -> bool {
+    if let Some(kind) = what.strip_prefix("resources of type ") {
+        return UNENFORCED_TYPES.iter().any(|t| kind.starts_with(t));
+    }
+    what.split_once(" of ")
+        .is_some_and(|(property, _)| UNENFORCED_PROPERTIES.contains(&property))
+}
+
 pub(super) struct Resource<'a> {
     pub id: &'a str,
     pub kind: &'a str,
@@ -424,6 +465,7 @@ pub(super) fn resolve<'a>(
     options: &TemplateOptions,
     mut scope: Scope,
     warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
 ) -> Result<Resources<'a>, TemplateError> {
     // Resources whose Condition holds, with function Globals merged in.
     let globals = &template["Globals"]["Function"];
@@ -521,8 +563,21 @@ pub(super) fn resolve<'a>(
             }
         }
     }
+    // What no local emulator enforces is listed once, quietly; the rest may change
+    // what the app does and is a warning each.
+    let mut unenforced = Vec::new();
     for (what, ids) in skipped {
-        warnings.push(format!("not emulated: {what}: {}", ids.join(", ")));
+        if is_unenforced(&what) {
+            unenforced.push(format!("{what} ({})", ids.join(", ")));
+        } else {
+            warnings.push(format!("not emulated: {what}: {}", ids.join(", ")));
+        }
+    }
+    if !unenforced.is_empty() {
+        notes.push(format!(
+            "read, not enforced locally (as no local emulator does): {}",
+            unenforced.join("; ")
+        ));
     }
     Ok(Resources {
         list: resources,
