@@ -49,6 +49,8 @@ pub struct Connection {
     wake: Notify,
     /// Frames and bytes both ways, for the inspector.
     pub traffic: Traffic,
+    /// Its messages' invocations: when it closes, those still queued are let go.
+    pub owner: Arc<crate::lambda::Owner>,
 }
 
 /// A connection's frames and bytes in (from the client) and out.
@@ -86,6 +88,7 @@ impl Connection {
             dead: AtomicBool::new(false),
             wake: Notify::new(),
             traffic: Traffic::default(),
+            owner: Arc::default(),
         }
     }
 

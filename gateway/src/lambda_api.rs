@@ -202,7 +202,7 @@ fn respond(result: Result<Bytes, InvokeError>) -> Response {
             json!({ "errorType": kind, "errorMessage": e.to_string() })
         }
         Err(e @ InvokeError::Throttled { .. }) => return throttled(&e),
-        Err(e @ (InvokeError::Spawn(_) | InvokeError::ShuttingDown)) => {
+        Err(e @ (InvokeError::Spawn(_) | InvokeError::ShuttingDown | InvokeError::Abandoned)) => {
             return aws_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ServiceException",

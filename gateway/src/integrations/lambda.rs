@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::IntegrationError;
-use crate::lambda::Function;
+use crate::lambda::{Function, Owner};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BadResponse {
@@ -28,9 +28,19 @@ pub async fn invoke(
     event: &Value,
     timeout: Duration,
 ) -> Result<Bytes, IntegrationError> {
+    invoke_for(function, event, timeout, None).await
+}
+
+/// The same, for a connection whose leaving lets the invocation go unstarted.
+pub async fn invoke_for(
+    function: &Arc<Function>,
+    event: &Value,
+    timeout: Duration,
+    owner: Option<&Arc<Owner>>,
+) -> Result<Bytes, IntegrationError> {
     let payload = Bytes::from(event.to_string());
     let name = || function.name().to_string();
-    match tokio::time::timeout(timeout, function.invoke(payload)).await {
+    match tokio::time::timeout(timeout, function.invoke_for(payload, owner.cloned())).await {
         Ok(Ok(response)) => Ok(response),
         Ok(Err(e)) => Err(IntegrationError::Invoke(name(), e)),
         Err(_) => Err(IntegrationError::Timeout(name())),
@@ -42,8 +52,9 @@ pub async fn call(
     function: &Arc<Function>,
     event: &Value,
     timeout: Duration,
+    owner: Option<&Arc<Owner>>,
 ) -> Result<ProxyResponse, IntegrationError> {
-    let response = invoke(function, event, timeout).await?;
+    let response = invoke_for(function, event, timeout, owner).await?;
     parse(&response).map_err(|e| IntegrationError::BadResponse(function.name().to_string(), e))
 }
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::config::{IntegrationConfig, IntegrationType, MappingTemplate, Passthrough};
-use crate::lambda::{Function, InvokeError};
+use crate::lambda::{Function, InvokeError, Owner};
 use crate::metrics::Metrics;
 use crate::vtl::VtlError;
 
@@ -74,6 +74,11 @@ pub enum IntegrationError {
 }
 
 impl IntegrationError {
+    /// Let go unstarted: the connection it was for closed.
+    pub fn is_abandoned(&self) -> bool {
+        matches!(self, Self::Invoke(_, InvokeError::Abandoned))
+    }
+
     /// The function was throttled: beyond its concurrency.
     pub fn is_throttle(&self) -> bool {
         matches!(self, Self::Invoke(_, InvokeError::Throttled { .. }))
@@ -202,11 +207,25 @@ impl Integration {
         event: &Value,
         timeout: Duration,
     ) -> Result<ProxyResponse, IntegrationError> {
+        self.run_for(event, timeout, None).await
+    }
+
+    /// The same for a connection's message: a function invocation still queued
+    /// when the connection closes is let go unstarted (work already sent to a
+    /// service or backend completes, as on AWS).
+    pub async fn run_for(
+        &self,
+        event: &Value,
+        timeout: Duration,
+        owner: Option<&Arc<Owner>>,
+    ) -> Result<ProxyResponse, IntegrationError> {
         let timeout = self.timeout.map_or(timeout, |t| t.min(timeout));
         let started = Instant::now();
         let mut sent = None;
         let result = match (&self.target, self.kind) {
-            (Target::Lambda(f), IntegrationType::AwsProxy) => lambda::call(f, event, timeout).await,
+            (Target::Lambda(f), IntegrationType::AwsProxy) => {
+                lambda::call(f, event, timeout, owner).await
+            }
             _ => self.mapped(event, timeout, &mut sent).await,
         };
         let outcome = match &result {

@@ -66,9 +66,19 @@ impl Function {
     /// starting an instance when none is free and the concurrency limit allows.
     /// Beyond the function's concurrency an invocation is throttled at once, as Lambda does.
     pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Result<Bytes, InvokeError> {
+        self.invoke_for(payload, None).await
+    }
+
+    /// Invokes for an owner (a connection): if it leaves while this waits in
+    /// the queue, the invocation is let go unstarted.
+    pub async fn invoke_for(
+        self: &Arc<Self>,
+        payload: Bytes,
+        owner: Option<Arc<super::Owner>>,
+    ) -> Result<Bytes, InvokeError> {
         let started = Instant::now();
         let (reply, result) = oneshot::channel();
-        let result = match self.pool.submit(payload, reply) {
+        let result = match self.pool.submit(payload, reply, owner) {
             Ok(()) => {
                 self.rebalance();
                 // The sender is dropped only if the invocation is lost in a shutdown.
@@ -76,6 +86,7 @@ impl Function {
             }
             Err(Refused::Closed) => Err(InvokeError::ShuttingDown),
             Err(Refused::Throttled) => Err(self.throttled()),
+            Err(Refused::Gone) => Err(InvokeError::Abandoned),
         };
         self.counts.record(&result, started);
         result
@@ -116,6 +127,12 @@ impl Function {
     }
 
     /// Invocations waiting or running now.
+    /// Lets go of queued invocations nobody waits for (their connection
+    /// closed, their caller gave up); returns how many.
+    pub fn drop_abandoned(&self) -> usize {
+        self.pool.purge_abandoned()
+    }
+
     pub fn in_flight(&self) -> usize {
         self.pool.in_flight()
     }
@@ -268,6 +285,8 @@ struct Counts {
     failed: Counter,
     seconds: Histogram,
     cold_starts: Counter,
+    /// Let go unstarted: the connection they were for closed.
+    dropped: Counter,
 }
 
 impl Counts {
@@ -291,6 +310,7 @@ impl Counts {
             crash: outcome("crash"),
             throttled: outcome("throttled"),
             failed: outcome("failed"),
+            dropped: outcome("dropped"),
             seconds: metrics.invocation_seconds.get_or_create(&function).clone(),
             cold_starts: metrics.cold_starts.get_or_create(&function).clone(),
         }
@@ -308,6 +328,11 @@ impl Counts {
                 return;
             }
             Err(InvokeError::Spawn(_) | InvokeError::ShuttingDown) => &self.failed,
+            // Never started either.
+            Err(InvokeError::Abandoned) => {
+                self.dropped.inc();
+                return;
+            }
         };
         counter.inc();
         self.seconds.observe(started.elapsed().as_secs_f64());

@@ -32,6 +32,7 @@ mod runtime_api;
 mod spec;
 
 pub use function::Function;
+pub use pool::Owner;
 pub use portable::FORCE as FORCE_PORTABLE_PROCESSES;
 pub use spec::FunctionSpec;
 
@@ -51,6 +52,9 @@ pub enum InvokeError {
     Spawn(String),
     #[error("the gateway is shutting down")]
     ShuttingDown,
+    /// The connection it was for closed before an instance took it.
+    #[error("not started: the client's connection closed first")]
+    Abandoned,
     /// As many invocations as the function's concurrency allows are already in
     /// flight: Lambda's `TooManyRequestsException`.
     #[error("Rate Exceeded: {limit} invocations already in flight (TooManyRequestsException)")]

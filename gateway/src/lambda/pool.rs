@@ -19,6 +19,46 @@ pub(super) struct Invocation {
     pub reply: oneshot::Sender<Result<Bytes, InvokeError>>,
     /// Its place among the invocations in flight, given back when it is dropped.
     pub permit: Permit,
+    /// Who it is for (a WebSocket connection): once gone, it is never started.
+    pub owner: Option<Arc<Owner>>,
+}
+
+impl Invocation {
+    /// Nobody will read its answer: the caller gave up, or the connection it is for closed.
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed() || self.owner.as_ref().is_some_and(|o| o.is_gone())
+    }
+
+    /// Let go without starting; a gone owner counts it.
+    fn drop_unstarted(self) {
+        if let Some(owner) = &self.owner {
+            owner.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self.reply.send(Err(InvokeError::Abandoned));
+    }
+}
+
+/// Whose invocations they are: a connection, which may leave while its work waits.
+#[derive(Debug, Default)]
+pub struct Owner {
+    gone: std::sync::atomic::AtomicBool,
+    /// Invocations let go unstarted because the owner had gone.
+    dropped: AtomicUsize,
+}
+
+impl Owner {
+    pub fn leave(&self) {
+        self.gone.store(true, Ordering::Release);
+    }
+
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
+    /// How many of its invocations were let go so far.
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::Relaxed)
+    }
 }
 
 /// One invocation counted against the function's concurrency, from admission
@@ -36,6 +76,8 @@ pub(super) enum Refused {
     /// As many invocations as the function's concurrency allows are in flight.
     Throttled,
     Closed,
+    /// The connection it was for has closed.
+    Gone,
 }
 
 /// Where an instance is in its life.
@@ -147,7 +189,12 @@ impl Pool {
         &self,
         payload: Bytes,
         reply: oneshot::Sender<Result<Bytes, InvokeError>>,
+        owner: Option<Arc<Owner>>,
     ) -> Result<(), Refused> {
+        if let Some(owner) = owner.as_ref().filter(|o| o.is_gone()) {
+            owner.dropped.fetch_add(1, Ordering::Relaxed);
+            return Err(Refused::Gone);
+        }
         let permit = match self.admit() {
             Some(permit) => permit,
             None => {
@@ -160,6 +207,7 @@ impl Pool {
             payload,
             reply,
             permit,
+            owner,
         };
         self.requeue(invocation).map_err(|_| Refused::Closed)
     }
@@ -171,15 +219,26 @@ impl Pool {
     }
 
     /// Drops queued work nobody waits for any more; the rest keeps its order.
-    fn purge_abandoned(&self) {
+    /// Returns how many were dropped.
+    pub fn purge_abandoned(&self) -> usize {
+        let mut dropped = 0;
         let waiting: Vec<Invocation> = std::iter::from_fn(|| self.queue_rx.try_recv().ok())
-            .filter(|i| !i.reply.is_closed())
+            .filter_map(|i| {
+                if i.abandoned() {
+                    dropped += 1;
+                    i.drop_unstarted();
+                    None
+                } else {
+                    Some(i)
+                }
+            })
             .collect();
         for invocation in waiting {
             if let Err(invocation) = self.requeue(invocation) {
                 let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
             }
         }
+        dropped
     }
 
     /// Queues an admitted invocation; gives it back when the pool is closed.
@@ -254,9 +313,10 @@ impl Pool {
         // started: nobody would read its answer.
         let invocation = loop {
             let invocation = self.queue_rx.recv().await.ok()?;
-            if !invocation.reply.is_closed() {
+            if !invocation.abandoned() {
                 break invocation;
             }
+            invocation.drop_unstarted();
         };
         if self.set(id, InstanceState::Busy) {
             return Some(invocation);
@@ -385,7 +445,7 @@ mod tests {
     /// Submits an invocation; its caller waits while the receiver lives.
     fn submit(pool: &Pool) -> (bool, Answer) {
         let (reply, rx) = oneshot::channel();
-        let ok = pool.submit(Bytes::from_static(b"{}"), reply).is_ok();
+        let ok = pool.submit(Bytes::from_static(b"{}"), reply, None).is_ok();
         (ok, rx)
     }
 
@@ -430,6 +490,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_gone_owners_queued_work_is_never_started() {
+        let pool = Pool::new(1, 1000, WARM);
+        let owner = Arc::new(Owner::default());
+        let submit_for = |owner: Option<Arc<Owner>>| {
+            let (reply, rx) = oneshot::channel();
+            (
+                pool.submit(Bytes::from_static(b"{}"), reply, owner).is_ok(),
+                rx,
+            )
+        };
+        let (a, mut gone_a) = submit_for(Some(owner.clone()));
+        let (b, _gone_b) = submit_for(Some(owner.clone()));
+        let (c, _other) = submit_for(None);
+        assert!(a && b && c);
+        owner.leave();
+        assert_eq!(pool.purge_abandoned(), 2, "both of the gone owner's");
+        assert!(matches!(gone_a.try_recv(), Ok(Err(InvokeError::Abandoned))));
+        assert!(!submit_for(Some(owner.clone())).0, "refused once gone");
+        assert_eq!(owner.dropped(), 3);
+        pool.rebalance();
+        let taken = pool.next(1).await.unwrap();
+        assert!(taken.owner.is_none(), "the other caller's work runs");
+    }
+
+    #[tokio::test]
     async fn beyond_the_limit_invocations_are_throttled_until_one_ends() {
         let pool = Pool::new(1, 2, WARM);
         let (a, answer_a) = submit(&pool);
@@ -437,7 +522,7 @@ mod tests {
         assert!(a && b);
         let (reply, _rx) = oneshot::channel();
         assert!(matches!(
-            pool.submit(Bytes::new(), reply),
+            pool.submit(Bytes::new(), reply, None),
             Err(Refused::Throttled)
         ));
         assert_eq!(pool.in_flight(), 2);

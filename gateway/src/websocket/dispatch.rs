@@ -39,9 +39,10 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
         &body,
         now_ms(),
     );
+    let timeout = api.integration_timeout();
     match route
         .integration
-        .run(&event, api.integration_timeout())
+        .run_for(&event, timeout, Some(&conn.owner))
         .await
     {
         Ok(response) if route.route_response => {
@@ -50,6 +51,8 @@ pub async fn message(api: Arc<Api>, conn: Arc<Connection>, body: String) {
             }
         }
         Ok(_) => {}
+        // The connection closed while it waited: nobody to answer.
+        Err(e) if e.is_abandoned() => {}
         Err(e) => {
             // A throttle is logged by the function, once a second, not per message.
             if !e.is_throttle() {

@@ -47,6 +47,16 @@ pub async fn run(
     api.connections.remove(&info.connection_id);
     tracing::info!(connection = %info.connection_id, code, reason, "disconnected");
     let model = api.model();
+    // Its messages still waiting for a function are never started: nobody
+    // would read their answers (running ones finish).
+    conn.owner.leave();
+    for function in model.functions.values() {
+        function.drop_abandoned();
+    }
+    let dropped = conn.owner.dropped();
+    if dropped > 0 {
+        tracing::info!(connection = %info.connection_id, dropped, "its queued messages were dropped, unstarted");
+    }
     if let Some(route) = &model.routes.disconnect {
         let request_id = ids::aws_id();
         let event = events::disconnect_event(&info, code, &reason, &request_id, now_ms());

@@ -241,3 +241,71 @@ dead_letter = {{ name = "Work-DLQ", max_receive_count = 10 }}
     tokio::time::sleep(Duration::from_millis(10)).await;
     gw.gateway.shutdown().await;
 }
+
+/// Four processes, no reserved concurrency: nothing throttles.
+const FOUR: &str = r#"
+[functions.probe]
+command = ["{probe}"]
+env = { PROBE_LOG = "{log}" }
+timeout_secs = 30
+max_concurrency = 4
+
+[routes]
+echo = { function = "probe", route_response = true }
+"#;
+
+/// A client floods 2 000 slow messages and leaves: its messages still queued
+/// (the account's 1 000 in flight; the rest were throttled) are never started
+/// and are counted as dropped, the four running finish, and the next client's
+/// message is answered once a process is free, not after the flood would have
+/// drained (250 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_clients_queued_messages_are_dropped() {
+    let gw = start(FOUR).await;
+    let function = gw.gateway.function("probe").unwrap();
+    let mut flood = gw.connect("").await;
+    let slow = Message::text(r#"{"action":"echo","do":"sleep:1000"}"#);
+    for _ in 0..2_000 {
+        flood.feed(slow.clone()).await.unwrap();
+    }
+    flood.flush().await.unwrap();
+    eventually("four of the flood running", async || {
+        messages_started(&gw) == 4
+    })
+    .await;
+    // The account's 1 000 in flight (waiting or running) fill up; beyond, Lambda throttles.
+    eventually("the flood queued", async || function.in_flight() == 1_000).await;
+    drop(flood);
+    eventually("the gone client's queue let go", async || {
+        function.in_flight() <= 4
+    })
+    .await;
+
+    let mut next = gw.connect("").await;
+    let asked = std::time::Instant::now();
+    let reply = ask(&mut next, r#"{"action":"echo","do":"sleep:1000"}"#).await;
+    let waited = asked.elapsed();
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    assert_eq!(
+        messages_started(&gw),
+        5,
+        "the flood's four, then the next client's"
+    );
+    // The handler's second, and the running four's remainder: far from 250 s.
+    assert!(
+        waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    eprintln!("the next client's answer came after {waited:?}");
+    let (_, _, metrics) = http(gw.gateway.local_addr(), "GET", "/_wsgate/metrics", "").await;
+    let dropped: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("wsgate_invocations_total{") && l.contains("outcome=\"dropped\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no dropped count in {metrics}"));
+    assert!(
+        dropped >= 996,
+        "every queued message of the flood: {dropped}"
+    );
+    gw.gateway.shutdown().await;
+}
