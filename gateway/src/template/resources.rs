@@ -599,6 +599,7 @@ mod tests {
             &TemplateOptions::default(),
             scope,
             &mut Vec::new(),
+            &mut Vec::new(),
         )
         .map(|_| ())
     }
