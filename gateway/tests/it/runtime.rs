@@ -320,8 +320,12 @@ async fn a_stranger_cannot_use_an_instances_runtime_api() {
     });
     let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
     assert_eq!(reply["pid"], first["pid"], "the instance answered: {reply}");
+    // Refused at once (the connection is closed on it), not held: a stranger kept
+    // waiting in `/next` would be a runtime the pool hands work to.
     for call in [stranger, forged] {
-        let outcome = call.await;
+        let outcome = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the stranger's request was held instead of refused");
         assert!(outcome.is_err(), "the stranger got an answer: {outcome:?}");
     }
     assert_eq!(gw.gateway.function("probe").unwrap().instance_count(), 1);
