@@ -197,7 +197,15 @@ async fn the_notifier_sends_in_batches_of_ten() {
             data: json!(i),
         })
         .collect();
-    env.app.notifications.send_all(&messages).await.unwrap();
+    // Through a proxy that counts the SendMessageBatch requests: 23 messages are three.
+    let proxy =
+        testkit::CountingProxy::start(env._backend.endpoint(), "AmazonSQS.SendMessageBatch").await;
+    let counted_sdk = testkit::sdk_config(&proxy.endpoint).await;
+    Queue::new(&counted_sdk, env.queue_url.clone())
+        .send_all(&messages)
+        .await
+        .unwrap();
+    assert_eq!(proxy.count(), 3, "batches of ten: 10 + 10 + 3");
     let mut got = drain(&env.sdk, &env.queue_url).await;
     got.sort_by_key(|m| m.data.as_i64());
     assert_eq!(got, messages);

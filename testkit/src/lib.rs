@@ -249,3 +249,84 @@ pub fn sigv4_headers_at(
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// A TCP proxy in front of an endpoint that counts how often a text appears in
+/// what clients send (an `X-Amz-Target` such as `AmazonSQS.SendMessageBatch`):
+/// how many requests of a kind an SDK made.
+pub struct CountingProxy {
+    pub endpoint: String,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingProxy {
+    pub async fn start(upstream: &str, pattern: &'static str) -> Self {
+        use std::sync::atomic::Ordering;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = count.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let (mut client_read, mut client_write) = client.into_split();
+                    let (mut server_read, mut server_write) = server.into_split();
+                    let down = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+                    });
+                    // Scanned with the tail of the last read kept, so a match split
+                    // across reads still counts.
+                    let mut carry: Vec<u8> = Vec::new();
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        let n = match client_read.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        carry.extend_from_slice(&buf[..n]);
+                        let p = pattern.as_bytes();
+                        let found = carry.windows(p.len()).filter(|w| *w == p).count();
+                        counted.fetch_add(found, Ordering::Relaxed);
+                        let keep = carry.len().saturating_sub(p.len() - 1);
+                        carry.drain(..keep);
+                        if server_write.write_all(&buf[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server_write.shutdown().await;
+                    let _ = down.await;
+                });
+            }
+        });
+        Self { endpoint, count }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Says that a test skipped and why: on stderr, and, where the test runner
+/// keeps one (`WSGATE_SKIP_LOG`, as scripts/test sets it), as a line in that
+/// file, so the summary counts the test as skipped rather than passed.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let line = format!("{test}: skipped, {why}");
+    let _ = writeln!(std::io::stderr(), "{line}");
+    if let Some(path) = std::env::var_os("WSGATE_SKIP_LOG")
+        && let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}

@@ -6,7 +6,6 @@
 //! missing, each test says so in one line and passes; REQUIRE_DOCKER=1 makes
 //! that a failure.
 
-use std::io::Write;
 use std::process::Output;
 use std::time::Duration;
 
@@ -44,10 +43,9 @@ async fn images_ready(test: &str) -> bool {
     if std::env::var("REQUIRE_DOCKER").as_deref() == Ok("1") {
         panic!("REQUIRE_DOCKER=1, but the engine or the images are not there: {why}");
     }
-    // Straight to stderr: the harness hides a passing test's output.
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: skipped, no engine with {APP_IMAGE} and {moto} ({why}); scripts/containers builds them"
+    testkit::skipped(
+        test,
+        &format!("no engine with {APP_IMAGE} and {moto} ({why}); scripts/containers builds them"),
     );
     false
 }

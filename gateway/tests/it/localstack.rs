@@ -3,8 +3,6 @@
 //! Docker engine answers, or LocalStack's image cannot be pulled (no registry), the
 //! test says so in one line and passes; with REQUIRE_LOCALSTACK=1 it fails instead.
 
-use std::io::Write;
-
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::ImageExt;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
@@ -27,10 +25,11 @@ async fn the_app_behaves_the_same_on_localstack() {
             panic!("REQUIRE_LOCALSTACK=1, but LocalStack did not start: {e}")
         }
         Err(e) => {
-            // Straight to stderr: the test harness would hide a println of a passing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "localstack: skipped, LocalStack did not start here ({e}); REQUIRE_LOCALSTACK=1 makes this a failure"
+            testkit::skipped(
+                "localstack",
+                &format!(
+                    "LocalStack did not start here ({e}); REQUIRE_LOCALSTACK=1 makes this a failure"
+                ),
             );
             return;
         }

@@ -51,14 +51,14 @@ async fn unsigned_forged_and_misscoped_requests_are_refused() {
     let path = format!("/test/@connections/{}", path_id(&id));
 
     // Unsigned: AWS's words exactly.
-    let (status, head, body) = http_with(addr, "POST", &path, &[], "hi").await;
+    let (status, head, body) = http_with(addr, "POST", &path, &[], "unsigned").await;
     assert_eq!(status, 403, "{head}");
     assert_eq!(body, r#"{"message":"Missing Authentication Token"}"#);
     assert_eq!(error_type(&head), "missingauthenticationtokenexception");
 
     // A bearer token is not a signature.
     let bearer = [("authorization", "Bearer abc.def.ghi")];
-    let (status, head, _) = http_with(addr, "POST", &path, &bearer, "hi").await;
+    let (status, head, _) = http_with(addr, "POST", &path, &bearer, "bearer").await;
     assert_eq!(
         (status, error_type(&head).as_str()),
         (403, "incompletesignatureexception")
@@ -97,11 +97,16 @@ async fn unsigned_forged_and_misscoped_requests_are_refused() {
     );
 
     // Signed for another service, or long ago.
-    let (status, _, body) = send(sign("hi", "lambda", SystemTime::now()), "hi").await;
+    // Each with a body of its own: one that slipped through would arrive before the good one.
+    let (status, _, body) = send(
+        sign("wrong service", "lambda", SystemTime::now()),
+        "wrong service",
+    )
+    .await;
     assert_eq!(status, 403);
     assert!(body.contains("correct service: 'execute-api'"), "{body}");
     let old = SystemTime::now() - Duration::from_secs(20 * 60);
-    let (status, _, body) = send(sign("hi", "execute-api", old), "hi").await;
+    let (status, _, body) = send(sign("too old", "execute-api", old), "too old").await;
     assert_eq!(status, 403);
     assert!(body.contains("Signature expired"), "{body}");
 
