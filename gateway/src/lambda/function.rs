@@ -29,6 +29,8 @@ pub struct Function {
     throttles: AtomicU64,
     /// The second (since `born`, from 1) of the last throttle log line.
     throttle_logged: AtomicU64,
+    /// Code changes taken (`--watch`): each retires the instances before it.
+    reloads: std::sync::atomic::AtomicUsize,
 }
 
 impl Function {
@@ -49,6 +51,7 @@ impl Function {
             born: Instant::now(),
             throttles: AtomicU64::new(0),
             throttle_logged: AtomicU64::new(0),
+            reloads: Default::default(),
         });
         tokio::spawn(reap(Arc::downgrade(&function)));
         function
@@ -97,6 +100,8 @@ impl Function {
     /// first. Nothing queued is lost: it waits for the fresh instance.
     pub fn reload(self: &Arc<Self>, why: &str) {
         let stop = self.pool.retire_all();
+        self.reloads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(
             "[{}] {why}: the next invocation starts a fresh instance",
             self.name()
@@ -131,6 +136,11 @@ impl Function {
     /// closed, their caller gave up); returns how many.
     pub fn drop_abandoned(&self) -> usize {
         self.pool.purge_abandoned()
+    }
+
+    /// How many times its code changed under it (`--watch`).
+    pub fn reloads(&self) -> usize {
+        self.reloads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn in_flight(&self) -> usize {

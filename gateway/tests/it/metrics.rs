@@ -44,7 +44,15 @@ async fn metrics_count_connections_frames_routes_invocations_and_pushes() {
     ws.close(None).await.unwrap();
     gw.disconnect_of(&id).await;
 
-    let (status, head, text) = http(addr, "GET", "/_wsgate/metrics", "").await;
+    // A count is taken when an answer is recorded, just after the function logged
+    // its event: read the counters once the last invocation ($disconnect's) is in.
+    let success = r#"wsgate_invocations_total{function="probe",outcome="success"}"#;
+    let (mut status, mut head, mut text) = (0, String::new(), String::new());
+    eventually("the four invocations counted", async || {
+        (status, head, text) = http(addr, "GET", "/_wsgate/metrics", "").await;
+        sample(&text, success) >= 4.0 && sample(&text, "wsgate_connections_open") == 0.0
+    })
+    .await;
     assert_eq!(status, 200, "{head}");
     assert!(
         head.to_ascii_lowercase().contains("openmetrics-text"),

@@ -37,7 +37,8 @@ async fn a_changed_binary_gets_fresh_instances_and_no_socket_drops() {
         r#"
 [functions.probe]
 command = ["{}"]
-timeout_secs = 5
+env = {{ PROBE_LOG = "{{log}}" }}
+timeout_secs = 30
 max_concurrency = 2
 
 [routes]
@@ -53,12 +54,24 @@ echo = {{ function = "probe", route_response = true }}
     let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
     let old = ask(&mut ws, r#"{"action":"echo"}"#).await["pid"].clone();
 
-    // A slow message is being handled when the code changes.
-    ws.send(Message::text(r#"{"action":"echo","do":"sleep:1500"}"#))
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // A slow message is being handled (held at a gate) when the code changes.
+    let gate = dir.path().join("gate");
+    let held = serde_json::json!({"action": "echo", "do": format!("wait:{}", gate.display())});
+    ws.send(Message::text(held.to_string())).await.unwrap();
+    let events = dir.path().join("events.jsonl");
+    eventually("the slow message is being handled", async || {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("\"MESSAGE\""))
+            .count()
+            == 2
+    })
+    .await;
     rebuild(&bin("probe"), &binary);
+    let function = gateway.function("probe").unwrap();
+    eventually("the code change taken", async || function.reloads() == 1).await;
+    std::fs::write(&gate, "").unwrap();
     let slow = next_json(&mut ws).await;
     assert_eq!(
         slow["pid"], old,

@@ -108,11 +108,27 @@ async fn instances_start_on_demand_up_to_the_concurrency_limit() {
     // One warm instance so far (the connects ran one after another).
     let function = gw.gateway.function("probe").unwrap();
     assert_eq!(function.instance_count(), 1);
+    // Held at a gate until the second instance is up: a slow cold start must not
+    // let the warm one serve all five before it.
+    let gate = gw.dir.path().join("gate");
+    let held = serde_json::json!({"action": "echo", "do": format!("wait:{}", gate.display())});
     for ws in &mut sockets {
-        ws.send(Message::text(r#"{"action":"echo","do":"sleep:300"}"#))
-            .await
-            .unwrap();
+        ws.send(Message::text(held.to_string())).await.unwrap();
     }
+    eventually("a second instance for the waiting work", async || {
+        function.in_flight() == 5 && function.instance_count() == 2
+    })
+    .await;
+    // Both take one now; until the gate opens nothing frees either.
+    eventually("both instances hold one", async || {
+        gw.events()
+            .iter()
+            .filter(|e| e["requestContext"]["eventType"] == "MESSAGE")
+            .count()
+            == 2
+    })
+    .await;
+    std::fs::write(&gate, "").unwrap();
     let mut pids = HashSet::new();
     for ws in &mut sockets {
         let reply = next_json(ws).await;
@@ -217,6 +233,13 @@ echo = { function = "probe", route_response = true }
 "#,
     )
     .await;
+    // A warm instance first: the flood's first message starts at once, whatever
+    // a cold start costs on a loaded machine.
+    let mut warm = gw.connect("").await;
+    assert_eq!(
+        ask(&mut warm, r#"{"action":"echo"}"#).await["routeKey"],
+        "echo"
+    );
     let mut flood = gw.connect("").await;
     for _ in 0..5 {
         flood
@@ -231,8 +254,13 @@ echo = { function = "probe", route_response = true }
         );
     }
     drop(flood);
-    // The first is still running; once it is done, the instance is free at once.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    // The first is still running; once it is done, the instance skips the four
+    // abandoned ones and is free: nothing is in flight any more.
+    let function = gw.gateway.function("probe").unwrap();
+    eventually("the first ended and the rest were let go", async || {
+        function.in_flight() == 0
+    })
+    .await;
     let mut next = gw.connect("").await;
     let reply = ask(&mut next, r#"{"action":"echo"}"#).await;
     assert_eq!(reply["routeKey"], "echo", "{reply}");
@@ -242,8 +270,8 @@ echo = { function = "probe", route_response = true }
         .filter(|e| e["requestContext"]["eventType"] == "MESSAGE")
         .count();
     assert_eq!(
-        started, 2,
-        "only the first of the flood and the next client's message ran"
+        started, 3,
+        "only the warm-up, the first of the flood and the next client's message ran"
     );
     gw.gateway.shutdown().await;
 }
