@@ -129,6 +129,7 @@ pub fn translate(
             "org",
             "app",
             "package",
+            "layers",
         ]
         .contains(&key.as_str())
         {
@@ -149,6 +150,20 @@ pub fn translate(
     offline.host = text(&offline_custom["host"]);
 
     let mut resources = Map::new();
+    // The service's own layers, as the framework names them: `shared` → `SharedLambdaLayer`.
+    for (lname, layer) in service["layers"].as_object().into_iter().flatten() {
+        let path = text(&layer["path"])
+            .ok_or_else(|| fail(&format!("layers.{lname}.path"), "is required"))?;
+        resources.insert(
+            format!("{}LambdaLayer", normalize(lname)),
+            json!({"Type": "AWS::Serverless::LayerVersion", "Properties": {
+                "LayerName": text(&layer["name"]).unwrap_or_else(|| lname.clone()),
+                "ContentUri": path,
+            }}),
+        );
+    }
+    // serverless-offline's `noAuth`: authorizers are not run.
+    let no_auth = offline_custom["noAuth"] == true;
     let mut websocket = Vec::new();
     for (fname, f) in service["functions"].as_object().into_iter().flatten() {
         let at = format!("functions.{fname}");
@@ -194,7 +209,13 @@ pub fn translate(
                 None => return Err(fail(&eat, "an event is one `type: settings` pair")),
             };
             match kind {
-                "websocket" => websocket.push(route(fname, &logical, body, &eat)?),
+                "websocket" => {
+                    let mut r = route(fname, &logical, body, &eat)?;
+                    if no_auth {
+                        r.authorizer = None;
+                    }
+                    websocket.push(r);
+                }
                 "sqs" => {
                     let arn = body.get("arn").cloned().unwrap_or_else(|| body.clone());
                     let mut sqs = json!({"Queue": arn, "BatchSize": body.get("batchSize").cloned().unwrap_or(json!(10))});
@@ -479,6 +500,34 @@ mod tests {
             offline.notes.iter().any(|n| n.starts_with("plugins")),
             "{:?}",
             offline.notes
+        );
+    }
+
+    #[test]
+    fn layers_and_no_auth() {
+        let service = json!({
+            "service": "s",
+            "layers": {"shared": {"path": "layers/shared"}},
+            "custom": {"serverless-offline": {"noAuth": true}},
+            "functions": {
+                "a": {"handler": "h.a", "layers": [{"Ref": "SharedLambdaLayer"}], "events": [{"websocket": {"route": "$connect", "authorizer": "auth"}}]},
+                "auth": {"handler": "h.auth"},
+            },
+        });
+        let (t, _) = translate(&service, None).unwrap();
+        let r = &t["Resources"];
+        assert_eq!(
+            r["SharedLambdaLayer"]["Properties"]["ContentUri"],
+            "layers/shared"
+        );
+        assert_eq!(
+            r["ALambdaFunction"]["Properties"]["Layers"],
+            json!([{"Ref": "SharedLambdaLayer"}])
+        );
+        assert!(
+            r["SconnectWebsocketsRoute"]["Properties"]
+                .get("AuthorizerId")
+                .is_none()
         );
     }
 
