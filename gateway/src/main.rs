@@ -19,8 +19,13 @@ fn parse_parameter(text: &str) -> Result<(String, String), String> {
 }
 
 #[derive(Parser)]
-#[command(version, about = "The AWS API Gateway WebSocket API, run locally")]
+#[command(
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("WSGATE_COMMIT"), ")"),
+    about = "The AWS API Gateway WebSocket API, run locally"
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// The config file describing the API, its routes and functions. With no
     /// --config, --template or --serverless, the current folder's wsgate.toml,
     /// template.yaml, .aws-sam/build/template.yaml, serverless.yml or
@@ -78,9 +83,18 @@ struct Args {
     no_sigv4: bool,
 }
 
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Writes a commented wsgate.toml here: the choices a template cannot express.
+    Init,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Init) = args.command {
+        return init(std::path::Path::new("wsgate.toml"));
+    }
     wsgate::logs::init(args.log_format);
     tokio::spawn(wsgate::memory::give_back_periodically());
     let configs = load(&args)?;
@@ -197,6 +211,21 @@ fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
 }
 
 /// The file the model comes from, watched with `--watch`.
+/// The starting point `wsgate init` writes; never over an existing file.
+const INIT: &str = include_str!("init.toml");
+
+fn init(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("{}: not written (it exists, or the folder is not writable)", path.display()))?;
+    file.write_all(INIT.as_bytes())
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    println!("wrote {}: edit it, then run `wsgate`", path.display());
+    Ok(())
+}
+
 /// What to run: the file named on the command line, else what the current
 /// folder holds (said on one line).
 fn input(args: &Args) -> anyhow::Result<Input> {

@@ -822,6 +822,14 @@ mod tests {
     }
 
     #[test]
+    fn what_wsgate_init_writes_loads() {
+        let c = parse(include_str!("../init.toml")).unwrap();
+        assert_eq!(c.api.stage, "local");
+        assert!(c.functions["echo"].is_node());
+        assert_eq!(c.routes["$default"].function.as_deref(), Some("echo"));
+    }
+
+    #[test]
     fn integrations_are_parsed_and_checked() {
         let base = "[functions.f]\ncommand = [\"x\"]\n";
         let ok = parse(&format!(
