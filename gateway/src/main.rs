@@ -219,7 +219,12 @@ fn init(path: &std::path::Path) -> anyhow::Result<()> {
         .write(true)
         .create_new(true)
         .open(path)
-        .with_context(|| format!("{}: not written (it exists, or the folder is not writable)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "{}: not written (it exists, or the folder is not writable)",
+                path.display()
+            )
+        })?;
     file.write_all(INIT.as_bytes())
         .with_context(|| format!("{}: cannot write", path.display()))?;
     println!("wrote {}: edit it, then run `wsgate`", path.display());

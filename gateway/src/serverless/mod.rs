@@ -34,19 +34,7 @@ pub fn load(
         key: at,
         message,
     };
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let doc = template::parse_yaml(&text).map_err(|message| ConfigError::Parse {
-        path: path.to_owned(),
-        message,
-    })?;
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+    let (doc, base) = template::read_yaml(path)?;
     let sources = variables::Sources {
         options: options.parameters.clone(),
         region: options.region.clone(),

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::ServerlessError;
+use crate::template::text;
 
 /// What the file says beyond the template: the stage, and serverless-offline's
 /// own settings that map to wsgate's.
@@ -22,15 +23,6 @@ fn fail(at: &str, message: impl Into<String>) -> ServerlessError {
     ServerlessError {
         at: at.to_string(),
         message: message.into(),
-    }
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

@@ -89,12 +89,23 @@ pub struct Loaded {
 
 /// Reads a template file.
 pub fn load(path: &Path, options: &TemplateOptions) -> Result<Loaded, crate::config::ConfigError> {
+    let (template, base) = read_yaml(path)?;
+    from_value(&template, path, &base, options)
+}
+
+/// YAML with CloudFormation's short tags (`!Ref`, `!Sub`, …) as JSON values.
+pub fn parse_yaml(text: &str) -> Result<Value, String> {
+    yaml::parse(text)
+}
+
+/// A YAML (or JSON) file as a value, and the absolute folder its relative paths start from.
+pub fn read_yaml(path: &Path) -> Result<(Value, PathBuf), crate::config::ConfigError> {
     let text =
         std::fs::read_to_string(path).map_err(|source| crate::config::ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-    let template = yaml::parse(&text).map_err(|message| crate::config::ConfigError::Parse {
+    let value = yaml::parse(&text).map_err(|message| crate::config::ConfigError::Parse {
         path: path.to_owned(),
         message,
     })?;
@@ -103,12 +114,7 @@ pub fn load(path: &Path, options: &TemplateOptions) -> Result<Loaded, crate::con
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
-    from_value(&template, path, &base, options)
-}
-
-/// YAML with CloudFormation's short tags (`!Ref`, `!Sub`, …) as JSON values.
-pub fn parse_yaml(text: &str) -> Result<Value, String> {
-    yaml::parse(text)
+    Ok((value, base))
 }
 
 /// A template already parsed (or made from a service file); `path` names it in
@@ -146,7 +152,8 @@ fn section<'a>(template: &'a Value, name: &str) -> &'a Map<String, Value> {
         .unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
-fn text(v: &Value) -> Option<String> {
+/// A scalar as text (strings as they are, numbers and booleans written out).
+pub(crate) fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

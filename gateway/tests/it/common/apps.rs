@@ -46,7 +46,11 @@ pub async fn start_template_with(relative: &str, parameters: &[(&str, &str)]) ->
         ..Default::default()
     };
     let loaded = template::load(&path, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut config = loaded.config;
+    launch(name, loaded.config, backend).await
+}
+
+/// Starts a loaded app with the tests' CA, beside its emulator.
+async fn launch(name: &str, mut config: wsgate::Config, backend: Emulator) -> TemplateApp {
     config.tls.ca_dir = Some(ca_dir());
     let gateway = Gateway::start(config)
         .await
@@ -80,17 +84,7 @@ pub async fn start_serverless(name: &str, options: &[(&str, &str)]) -> TemplateA
     };
     let loaded = wsgate::serverless::load(&path, &template_options, true)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut config = loaded.config;
-    config.tls.ca_dir = Some(ca_dir());
-    let gateway = Gateway::start(config)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let sdk = backend.sdk_config().await;
-    TemplateApp {
-        gateway,
-        backend,
-        sdk,
-    }
+    launch(name, loaded.config, backend).await
 }
 
 impl TemplateApp {
