@@ -65,6 +65,8 @@
 //!                    then the CloudFormation the framework would deploy
 //! ids.rs             ids shaped like AWS's
 //! dirs.rs            where per-user state lives (the CA, the Node runtime folder)
+//! setup/             runtimes (Node, Python) and the default backend (MiniStack),
+//!                    installed into the cache on first need; MiniStack started
 //! ```
 //!
 //! # The life of a message
@@ -123,6 +125,7 @@ mod sdk;
 mod serve;
 mod server;
 pub mod serverless;
+pub mod setup;
 mod sigv4;
 mod sqs;
 pub mod template;

@@ -81,23 +81,83 @@ struct Args {
     /// Accept unsigned requests on `@connections` and the Lambda API (AWS requires SigV4).
     #[arg(long, env = "WSGATE_NO_SIGV4")]
     no_sigv4: bool,
+    /// Install nothing (runtimes, the default backend): say what is missing instead.
+    #[arg(long, env = "WSGATE_OFFLINE")]
+    offline: bool,
 }
 
 #[derive(clap::Subcommand)]
 enum Command {
     /// Writes a commented wsgate.toml here: the choices a template cannot express.
     Init,
+    /// Installs what runs need into the per-user cache ahead of time (for CI and
+    /// images): the Node runtime, the Python runtime, the default backend (MiniStack).
+    Setup {
+        #[arg(value_enum, default_value = "all")]
+        what: SetupWhat,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum SetupWhat {
+    Node,
+    Python,
+    Backend,
+    All,
+}
+
+/// `wsgate setup`: each part into its usual place in the cache.
+async fn setup(what: SetupWhat) -> anyhow::Result<()> {
+    use wsgate::setup::{
+        cache_dir, ensure_functions_venv, ensure_ministack_venv, ensure_node_runtime,
+    };
+    let all = what == SetupWhat::All;
+    if all || what == SetupWhat::Node {
+        let dir = wsgate::setup::node_runtime_dir();
+        ensure_node_runtime(&dir, false).await?;
+        println!("the Node runtime: {}", dir.display());
+    }
+    if all || what == SetupWhat::Python {
+        let python =
+            ensure_functions_venv(&cache_dir("WSGATE_PYTHON_VENV", "python"), false).await?;
+        println!("the Python runtime: {}", python.display());
+    }
+    if all || what == SetupWhat::Backend {
+        let python =
+            ensure_ministack_venv(&cache_dir("WSGATE_MINISTACK_VENV", "ministack"), false).await?;
+        println!("MiniStack: {}", python.display());
+    }
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::Init) = args.command {
-        return init(std::path::Path::new("wsgate.toml"));
-    }
     wsgate::logs::init(args.log_format);
+    match args.command {
+        Some(Command::Init) => return init(std::path::Path::new("wsgate.toml")),
+        Some(Command::Setup { what }) => return setup(what).await,
+        None => {}
+    }
     tokio::spawn(wsgate::memory::give_back_periodically());
-    let configs = load(&args)?;
+    let mut configs = load(&args)?;
+    // No backend given and the model needs one: what answers on 4566, else MiniStack.
+    let _backend = if args.aws_endpoint_url.as_deref().is_none_or(str::is_empty)
+        && wsgate::setup::uses_backend(&configs)
+    {
+        let started = wsgate::setup::default_backend(args.offline).await?;
+        let endpoint = started.as_ref().map_or_else(
+            || format!("http://{}", "127.0.0.1:4566"),
+            |b| b.endpoint.clone(),
+        );
+        // Loaded again: queue URLs and the functions' endpoints follow the backend.
+        let _ = DEFAULT_ENDPOINT.set(endpoint);
+        configs = load(&args)?;
+        started
+    } else {
+        None
+    };
+    wsgate::setup::ensure_runtimes(&mut configs, &needs(&args)).await?;
     // Signal handlers before "ready", so a signal right after start-up is not fatal.
     let mut term = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -138,8 +198,20 @@ async fn main() -> anyhow::Result<()> {
 
 /// The configs to run, from the template or the config file, with the
 /// command line's overrides: the first is the main API, then any others.
+/// What the runtimes' setup may do for this run.
+fn needs(args: &Args) -> wsgate::setup::Needs {
+    wsgate::setup::Needs {
+        offline: args.offline,
+        python_given: std::env::var_os("WSGATE_PYTHON").is_some() || args.python != "python3",
+    }
+}
+
+/// The backend wsgate chose itself (no `--aws-endpoint-url`), for every later load.
+static DEFAULT_ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 fn load(args: &Args) -> anyhow::Result<Vec<Config>> {
-    let endpoint = match args.aws_endpoint_url.as_deref() {
+    let given = args.aws_endpoint_url.as_deref().filter(|e| !e.is_empty());
+    let endpoint = match given.or(DEFAULT_ENDPOINT.get().map(String::as_str)) {
         None | Some("") => None,
         Some("aws") => Some(None),
         Some(url) => Some(Some(url.to_string())),
@@ -261,13 +333,17 @@ fn model_file(args: &Args) -> std::path::PathBuf {
 /// (or a change that needs a restart) leaves the running model in place.
 async fn reload(args: &Args, gateways: &[Gateway]) {
     let file = model_file(args);
-    let configs = match load(args) {
+    let mut configs = match load(args) {
         Ok(configs) => configs,
         Err(e) => {
             tracing::warn!("{}: {e:#}; the running model stays", file.display());
             return;
         }
     };
+    if let Err(e) = wsgate::setup::ensure_runtimes(&mut configs, &needs(args)).await {
+        tracing::warn!("{}: {e}; the running model stays", file.display());
+        return;
+    }
     if configs.len() != gateways.len() {
         tracing::warn!(
             "{}: it now has {} API(s) instead of {}; that needs a restart",

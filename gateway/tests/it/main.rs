@@ -29,6 +29,7 @@ mod scripts;
 mod serverless;
 mod sigv4;
 mod sqs;
+mod standalone;
 mod template;
 mod throttle;
 pub mod tls;
