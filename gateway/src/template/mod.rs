@@ -184,11 +184,7 @@ fn number(props: &Value, key: &str, at: &str) -> Result<Option<u64>, TemplateErr
 /// The configs a template gives (one per WebSocket API), its warnings and its notes.
 type Built = (Vec<Config>, Vec<String>, Vec<String>);
 
-fn build(
-    template: &Value,
-    options: &TemplateOptions,
-    base: &Path,
-) -> Result<Built, TemplateError> {
+fn build(template: &Value, options: &TemplateOptions, base: &Path) -> Result<Built, TemplateError> {
     if !template.is_object() || template["Resources"].as_object().is_none_or(Map::is_empty) {
         return Err(TemplateError::at(
             "Resources",
