@@ -139,6 +139,11 @@ pub struct Gate {
 /// The middleware: the body is read (within its limit) to check its hash, then
 /// handed on unchanged.
 pub async fn require_sigv4(State(gate): State<Gate>, request: Request, next: Next) -> Response {
+    // Refused from its Content-Length, before a byte of it is read: a client
+    // that sent `Expect: 100-continue` never sends it, and none is reset mid-send.
+    if declared_length(request.headers()).is_some_and(|n| n > gate.max_body) {
+        return (gate.too_large)(request.headers(), gate.max_body);
+    }
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, gate.max_body).await else {
         return (gate.too_large)(&parts.headers, gate.max_body);
@@ -175,4 +180,14 @@ pub async fn require_sigv4(State(gate): State<Gate>, request: Request, next: Nex
         return aws_error(StatusCode::FORBIDDEN, e.error_type(), &e.to_string());
     }
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// A request's declared body length.
+pub fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
 }

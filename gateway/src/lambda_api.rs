@@ -94,6 +94,9 @@ async fn invoke(
     payload: Body,
 ) -> Response {
     // Read here, not by a body limit: the SDKs need restJson1, not a plain 413.
+    if crate::auth::declared_length(&headers).is_some_and(|n| n > MAX_PAYLOAD) {
+        return too_large(&headers, MAX_PAYLOAD);
+    }
     let Ok(payload) = axum::body::to_bytes(payload, MAX_PAYLOAD).await else {
         return too_large(&headers, MAX_PAYLOAD);
     };

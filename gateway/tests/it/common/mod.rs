@@ -288,13 +288,38 @@ pub async fn http_with(
         .iter()
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+    // A large body waits for the server's go-ahead, as SDKs send one: a server
+    // that refuses it from its length answers at once, and nothing is cut off mid-send.
+    let large = body.len() > 1024 * 1024;
+    let expect = if large {
+        "Expect: 100-continue\r\n"
+    } else {
+        ""
+    };
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}{expect}Content-Length: {}\r\n\r\n",
         body.len()
     );
-    s.write_all(req.as_bytes()).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 8192];
+    if large {
+        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
+            .await
+            .expect("an answer to Expect: 100-continue within 30 s")
+            .unwrap();
+        let interim = String::from_utf8_lossy(&buf[..n]).to_string();
+        if let Some(rest) = interim.strip_prefix("HTTP/1.1 100 Continue\r\n\r\n") {
+            out.extend_from_slice(rest.as_bytes());
+            s.write_all(body.as_bytes()).await.unwrap();
+        } else {
+            out.extend_from_slice(&buf[..n]);
+        }
+    } else if let Err(e) = s.write_all(body.as_bytes()).await {
+        // A server may answer (413) and close before reading a body it refuses:
+        // what it answered is still there to read.
+        eprintln!("the body was cut off ({e}); reading the answer");
+    }
     loop {
         let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf))
             .await
