@@ -142,7 +142,14 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(wsgate::memory::give_back_periodically());
     let mut configs = load(&args)?;
     // No backend given and the model needs one: what answers on 4566, else MiniStack.
+    // (A config that names the default backend's own address counts as none.)
     let _backend = if args.aws_endpoint_url.as_deref().is_none_or(str::is_empty)
+        && configs.iter().all(|c| {
+            c.aws
+                .endpoint_url
+                .as_deref()
+                .is_none_or(wsgate::setup::is_default_backend)
+        })
         && wsgate::setup::uses_backend(&configs)
     {
         let started = wsgate::setup::default_backend(args.offline).await?;

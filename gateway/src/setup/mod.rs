@@ -143,6 +143,12 @@ pub fn uses_backend(configs: &[crate::Config]) -> bool {
     })
 }
 
+/// True for the default backend's own address (`http://127.0.0.1:4566`, `localhost` too).
+pub fn is_default_backend(endpoint: &str) -> bool {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    host == backend::DEFAULT || host == "localhost:4566"
+}
+
 /// The backend to use when none is given: whatever answers on 127.0.0.1:4566,
 /// else MiniStack started from its cached venv (None: something answers there).
 pub async fn default_backend(offline: bool) -> Result<Option<Backend>, SetupError> {
