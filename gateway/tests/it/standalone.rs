@@ -124,6 +124,39 @@ async fn wsgate_alone_runs_a_project_with_what_it_needs() {
             .is_err()
     })
     .await;
+
+    // `wsgate setup` finds everything in place; then a second start, `--offline`
+    // with no registry answering, installs nothing and serves.
+    let setup = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+        .args(["setup", "python"])
+        .env("HOME", home.path())
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        setup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    let mut offline_env = env.to_vec();
+    offline_env.extend([
+        ("npm_config_registry", "http://127.0.0.1:9/"),
+        ("PIP_INDEX_URL", "http://127.0.0.1:9/"),
+        ("WSGATE_OFFLINE", "true"),
+    ]);
+    let started = std::time::Instant::now();
+    let (mut again, url) = wsgate_in(app.path(), home.path(), &offline_env).await;
+    eprintln!("second start, offline: ready after {:?}", started.elapsed());
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    let reply = ask(&mut ws, r#"{"action":"note","text":"again"}"#).await;
+    assert_eq!(reply["stored"], "again", "{reply}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(again.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let _ = tokio::time::timeout(Duration::from_secs(30), again.wait()).await;
 }
 
 /// `--offline` installs nothing: a Node function with no runtime in the cache is
