@@ -328,7 +328,9 @@ fn input(args: &Args) -> anyhow::Result<Input> {
             wsgate::discover::LOOKED_FOR
         )
     })?;
-    tracing::info!("running {}", found.path().display());
+    // Said once, however often the model is loaded (a started backend, a reload).
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| tracing::info!("running {}", found.path().display()));
     Ok(found)
 }
 
