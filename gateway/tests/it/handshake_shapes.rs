@@ -179,17 +179,7 @@ async fn a_plain_get_is_told_to_upgrade() {
 #[tokio::test]
 async fn forwarded_headers_say_tls() {
     let gw = start(PROBE_APP).await;
-    let ca = gw
-        .gateway
-        .ca_cert()
-        .expect("TLS is on by default")
-        .to_owned();
-    let url = gw.url("").replacen("ws://", "wss://", 1);
-    let connector = tokio_tungstenite::Connector::Rustls(crate::tls::trusting(&ca));
-    let (mut secure, _) =
-        tokio_tungstenite::connect_async_tls_with_config(&url, None, false, Some(connector))
-            .await
-            .unwrap();
+    let (_, mut secure, _) = crate::tls::connect_wss(&gw).await;
     let id = connection_id(&mut secure).await;
     let connect = gw
         .wait_event("$connect", |e| {

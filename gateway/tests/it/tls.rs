@@ -27,9 +27,15 @@ pub fn trusting(ca: &std::path::Path) -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-#[tokio::test]
-async fn wss_and_ws_share_the_port() {
-    let gw = start(PROBE_APP).await;
+/// The gateway's `wss://` URL, and a socket opened on it by a client that
+/// trusts the local CA.
+pub async fn connect_wss(
+    gw: &TestGateway,
+) -> (
+    String,
+    Ws,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+) {
     let ca = gw
         .gateway
         .ca_cert()
@@ -37,9 +43,16 @@ async fn wss_and_ws_share_the_port() {
         .to_owned();
     let url = gw.url("").replacen("ws://", "wss://", 1);
     let connector = Connector::Rustls(trusting(&ca));
-    let (mut secure, response) = connect_async_tls_with_config(&url, None, false, Some(connector))
+    let (socket, response) = connect_async_tls_with_config(&url, None, false, Some(connector))
         .await
         .unwrap();
+    (url, socket, response)
+}
+
+#[tokio::test]
+async fn wss_and_ws_share_the_port() {
+    let gw = start(PROBE_APP).await;
+    let (url, mut secure, response) = connect_wss(&gw).await;
     assert_eq!(response.status(), 101);
     let reply = ask(&mut secure, r#"{"action":"echo","n":1}"#).await;
     assert_eq!(reply["routeKey"], "echo");
