@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::python::ensure_build_tools_venv;
 use super::{Progress, SetupError, has, run};
 
 /// `runtimes/node/package.json`, built in.
@@ -43,13 +44,26 @@ pub async fn ensure_node_runtime(dir: &Path, offline: bool) -> Result<(), SetupE
             hint: "aws-lambda-ric builds a native addon (Debian: apt-get install g++ cmake; macOS: xcode-select --install; brew install cmake)",
         });
     }
+    // No cmake on the machine: PyPI's, in a venv of wsgate's own, found first on PATH.
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
     if !has("cmake") {
-        return Err(SetupError::Missing {
-            what: WHAT,
-            tool: "cmake",
-            hint: "aws-lambda-ric builds a native addon with it (Debian: apt-get install cmake; macOS: brew install cmake; anywhere: pip install cmake)",
-        });
+        if !has("python3") {
+            return Err(SetupError::Missing {
+                what: WHAT,
+                tool: "cmake (or python3, to fetch it from PyPI)",
+                hint: "aws-lambda-ric builds a native addon with it (Debian: apt-get install cmake; macOS: brew install cmake)",
+            });
+        }
+        let venv = super::cache_dir("WSGATE_BUILD_TOOLS_VENV", "build-tools");
+        let bin = ensure_build_tools_venv(&venv, offline).await?;
+        path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
+            .map_err(|e| SetupError::Failed {
+                what: WHAT,
+                dir: dir.to_owned(),
+                detail: e.to_string(),
+            })?;
     }
+    let nodedir = local_node_headers();
     let failed = |e: std::io::Error| SetupError::Failed {
         what: WHAT,
         dir: dir.to_owned(),
@@ -69,6 +83,8 @@ pub async fn ensure_node_runtime(dir: &Path, offline: bool) -> Result<(), SetupE
                 "--no-package-lock",
                 "--loglevel=error",
             ])
+            .env("PATH", &path)
+            .envs(nodedir.iter().map(|d| ("npm_config_nodedir", d)))
             .current_dir(dir),
     )
     .await?;
@@ -82,6 +98,8 @@ pub async fn ensure_node_runtime(dir: &Path, offline: bool) -> Result<(), SetupE
             dir,
             tokio::process::Command::new("npm")
                 .args(["rebuild", "aws-lambda-ric", "--foreground-scripts"])
+                .env("PATH", &path)
+                .envs(nodedir.iter().map(|d| ("npm_config_nodedir", d)))
                 .current_dir(dir),
         )
         .await?;
@@ -96,4 +114,23 @@ pub async fn ensure_node_runtime(dir: &Path, offline: bool) -> Result<(), SetupE
     }
     progress.done();
     Ok(())
+}
+
+/// The installed Node's own prefix when it carries its headers (Debian's
+/// nodejs, nodejs.org's tarballs) and no `nodedir` is configured: node-gyp then
+/// builds the addon against them instead of downloading them.
+fn local_node_headers() -> Option<std::path::PathBuf> {
+    if std::env::vars_os().any(|(k, _)| k.eq_ignore_ascii_case("npm_config_nodedir")) {
+        return None;
+    }
+    let out = std::process::Command::new("node")
+        .args(["-p", "process.execPath"])
+        .output()
+        .ok()?;
+    let exec = std::path::PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    let prefix = exec.parent()?.parent()?;
+    prefix
+        .join("include/node/common.gypi")
+        .is_file()
+        .then(|| prefix.to_owned())
 }

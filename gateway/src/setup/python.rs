@@ -1,5 +1,6 @@
 //! Python venvs in the cache: one for `python*` functions (awslambdaric, boto3),
-//! one for MiniStack (it pins an older botocore than boto3's), at the repo's pins.
+//! one for MiniStack (it pins an older botocore than boto3's), and one with
+//! cmake for machines without it (aws-lambda-ric's addon), at the repo's pins.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,7 @@ use super::{Progress, SetupError, has, run};
 
 const FUNCTIONS: &str = include_str!("../../../runtimes/python/requirements.txt");
 const MINISTACK: &str = include_str!("../../../scripts/requirements-ministack.txt");
+const BUILD_TOOLS: &str = include_str!("../../../runtimes/node/requirements-build.txt");
 
 /// The venv's interpreter.
 pub fn python_in(venv: &Path) -> PathBuf {
@@ -100,4 +102,11 @@ pub async fn ensure_ministack_venv(venv: &Path, offline: bool) -> Result<PathBuf
         offline,
     )
     .await
+}
+
+/// A venv with cmake (from PyPI), for building aws-lambda-ric's addon on a
+/// machine without one; the folder holding its `cmake`.
+pub async fn ensure_build_tools_venv(venv: &Path, offline: bool) -> Result<PathBuf, SetupError> {
+    ensure_venv(venv, BUILD_TOOLS, "cmake (from PyPI)", "node", offline).await?;
+    Ok(venv.join("bin"))
 }

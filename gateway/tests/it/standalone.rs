@@ -28,14 +28,46 @@ fn project(app: &str) -> tempfile::TempDir {
     dir
 }
 
-/// `wsgate` with no arguments in `dir`, with a home of its own; waits for its
-/// ready line and returns the socket URL it printed.
+/// `wsgate` installed as a user installs it: `cargo install --path gateway
+/// --root ROOT`. Its build folder is kept in the build's scratch folder
+/// (`scripts/test` fills it before the run, with this same command), so here it
+/// is the install itself: the binary copied into a root of its own.
+fn cargo_install(root: &Path) -> std::path::PathBuf {
+    let gateway = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install-target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["install", "--locked", "--debug", "--quiet", "--path"])
+        .arg(gateway)
+        .arg("--root")
+        .arg(root)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo install --path gateway failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bin = root.join("bin/wsgate");
+    assert!(
+        bin.is_file(),
+        "cargo install put wsgate in {}",
+        bin.display()
+    );
+    bin
+}
+
+/// `wsgate` (the binary `bin`) with no arguments in `dir`, with a home of its
+/// own; waits for its ready line and returns the socket URL it printed.
 async fn wsgate_in(
+    bin: &Path,
     dir: &Path,
     home: &Path,
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wsgate"))
+    let mut child = Command::new(bin)
         .current_dir(dir)
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -63,7 +95,8 @@ async fn wsgate_in(
             kept.lock().unwrap().push_str(&format!("{line}\n"));
         }
     });
-    let url = tokio::time::timeout(Duration::from_secs(240), async {
+    // The first start installs the runtimes and the backend: minutes on a cold machine.
+    let url = tokio::time::timeout(Duration::from_secs(600), async {
         while let Ok(Some(line)) = out.next_line().await {
             if let Some(url) = line.strip_prefix("wsgate ready: ") {
                 return url.to_string();
@@ -72,23 +105,54 @@ async fn wsgate_in(
         panic!("wsgate ended before it was ready:\n{}", log.lock().unwrap());
     })
     .await
-    .unwrap_or_else(|_| panic!("not ready within 240 s:\n{}", log.lock().unwrap()));
+    .unwrap_or_else(|_| panic!("not ready within 600 s:\n{}", log.lock().unwrap()));
     (child, url)
 }
 
-/// A Python app in a folder of its own: `wsgate` alone finds its template,
-/// makes the Python runtime's venv in the cache (no `--python`), starts
-/// MiniStack (no endpoint), and a message round-trips through DynamoDB.
+/// Stores a note (the Python function, DynamoDB) and has them sent back (the
+/// Node function, a push through `@connections`).
+async fn note_and_share(url: &str, text: &str) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let reply = ask(
+        &mut ws,
+        &serde_json::json!({ "action": "note", "text": text }).to_string(),
+    )
+    .await;
+    assert_eq!(reply["stored"], text, "{reply}");
+    let pushed = ask(&mut ws, r#"{"action":"share"}"#).await;
+    let notes = pushed["notes"].as_array().expect("the notes pushed");
+    assert!(notes.iter().any(|n| n == text), "{pushed}");
+}
+
+fn stop(child: &tokio::process::Child) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+}
+
+/// A Node + Python app in a folder of its own, run by a `cargo install`ed
+/// `wsgate` alone: it finds the template, installs the Node runtime and the
+/// Python functions' venv into the cache, starts MiniStack (no endpoint given),
+/// and a message and a push work. Then `wsgate setup all` finds everything in
+/// place and `--offline`, with no registry answering, starts in under a second.
 #[tokio::test(flavor = "multi_thread")]
 async fn wsgate_alone_runs_a_project_with_what_it_needs() {
-    let app = project("standalone-py");
+    let root = tempfile::tempdir().unwrap();
+    let wsgate = cargo_install(root.path());
+    let app = project("standalone");
     let home = tempfile::tempdir().unwrap();
-    // The backends' venvs are big: kept across runs in the build's scratch folder,
-    // as a user's cache keeps them across starts.
+    // What wsgate caches is big: kept across runs in the build's scratch folder,
+    // as a user's cache keeps it across starts. A fresh build folder starts empty.
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let node_runtime = cache.join("standalone-node");
     let python_venv = cache.join("standalone-python");
     let ministack_venv = cache.join("standalone-ministack");
+    let build_tools = cache.join("standalone-build-tools");
     let env = [
+        ("WSGATE_BUILD_TOOLS_VENV", build_tools.to_str().unwrap()),
+        ("WSGATE_NODE_RUNTIME", node_runtime.to_str().unwrap()),
         ("WSGATE_PYTHON_VENV", python_venv.to_str().unwrap()),
         ("WSGATE_MINISTACK_VENV", ministack_venv.to_str().unwrap()),
     ];
@@ -96,21 +160,21 @@ async fn wsgate_alone_runs_a_project_with_what_it_needs() {
     let ours = tokio::net::TcpStream::connect("127.0.0.1:4566")
         .await
         .is_err();
-    let (mut child, url) = wsgate_in(app.path(), home.path(), &env).await;
+    let started = std::time::Instant::now();
+    let (mut child, url) = wsgate_in(&wsgate, app.path(), home.path(), &env).await;
+    eprintln!("first start: ready after {:?}", started.elapsed());
     assert!(url.ends_with("/dev"), "{url}");
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let reply = ask(&mut ws, r#"{"action":"note","text":"hello"}"#).await;
-    assert_eq!(reply["stored"], "hello", "{reply}");
+    note_and_share(&url, "hello").await;
     assert!(
         python_venv.join("bin/python").is_file(),
         "the functions' venv is in the cache"
     );
+    assert!(
+        node_runtime.join("node_modules/aws-lambda-ric").is_dir(),
+        "the Node runtime is in the cache"
+    );
     // Stopped as a user stops it: the backend it started ends with it.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id().unwrap() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    stop(&child);
     tokio::time::timeout(Duration::from_secs(30), child.wait())
         .await
         .expect("wsgate stops on SIGTERM")
@@ -125,20 +189,19 @@ async fn wsgate_alone_runs_a_project_with_what_it_needs() {
     })
     .await;
 
-    // `wsgate setup` finds everything in place; then a second start, `--offline`
-    // with no registry answering, installs nothing and serves.
-    let setup = Command::new(env!("CARGO_BIN_EXE_wsgate"))
-        .args(["setup", "python"])
+    // `wsgate setup all` finds everything in place; then a second start,
+    // `--offline` with no registry answering, installs nothing and serves.
+    let setup = Command::new(&wsgate)
+        .args(["setup", "all"])
         .env("HOME", home.path())
+        .env("XDG_CACHE_HOME", home.path().join(".cache"))
         .envs(env.iter().copied())
         .output()
         .await
         .unwrap();
-    assert!(
-        setup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&setup.stderr)
-    );
+    let said = String::from_utf8_lossy(&setup.stderr);
+    assert!(setup.status.success(), "{said}");
+    assert!(!said.contains("installing"), "nothing to install: {said}");
     let mut offline_env = env.to_vec();
     offline_env.extend([
         ("npm_config_registry", "http://127.0.0.1:9/"),
@@ -146,16 +209,11 @@ async fn wsgate_alone_runs_a_project_with_what_it_needs() {
         ("WSGATE_OFFLINE", "true"),
     ]);
     let started = std::time::Instant::now();
-    let (mut again, url) = wsgate_in(app.path(), home.path(), &offline_env).await;
-    eprintln!("second start, offline: ready after {:?}", started.elapsed());
-    let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
-    let reply = ask(&mut ws, r#"{"action":"note","text":"again"}"#).await;
-    assert_eq!(reply["stored"], "again", "{reply}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(again.id().unwrap() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    let (mut again, url) = wsgate_in(&wsgate, app.path(), home.path(), &offline_env).await;
+    let ready = started.elapsed();
+    eprintln!("second start, offline: ready after {ready:?}");
+    note_and_share(&url, "again").await;
+    stop(&again);
     let _ = tokio::time::timeout(Duration::from_secs(30), again.wait()).await;
 }
 
