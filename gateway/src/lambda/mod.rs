@@ -3,8 +3,10 @@
 //! gives back the bytes its handler answered, or an error as Lambda reports it.
 //!
 //! - `function.rs`: a function's `invoke`, and the lives of its instances.
-//! - `pool.rs`: the invocation queue and the instances' states, with the
-//!   scaling decision as a pure function.
+//! - `pool.rs`: admission, the instances' states, and the scaling decision as
+//!   a pure function.
+//! - `queue.rs`: the waiting invocations, taken round-robin across owners
+//!   (connections, SQS event sources) so one flood cannot starve the rest.
 //! - `instance.rs`: one instance: the invocation it holds, its timeout, REPORT.
 //! - `runtime_api.rs`: the Runtime API an instance's process talks to; it asks
 //!   the instance for the next invocation and hands it the answer.
@@ -28,6 +30,7 @@ mod pool;
 mod portable;
 mod process;
 mod procinfo;
+mod queue;
 mod runtime_api;
 mod spec;
 

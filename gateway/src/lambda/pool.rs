@@ -11,6 +11,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::InvokeError;
+use super::queue::FairQueue;
 
 /// An invocation waiting for, or held by, an instance; its answer goes back
 /// through `reply` to the caller of `Function::invoke`.
@@ -64,6 +65,14 @@ impl Owner {
 /// One invocation counted against the function's concurrency, from admission
 /// until its answer is sent or it is dropped.
 pub(super) struct Permit(Arc<AtomicUsize>);
+
+#[cfg(test)]
+impl Permit {
+    /// A permit counted nowhere else, for tests of the queue alone.
+    pub fn detached() -> Self {
+        Self(Arc::new(AtomicUsize::new(1)))
+    }
+}
 
 impl Drop for Permit {
     fn drop(&mut self) {
@@ -150,8 +159,8 @@ struct Board {
 }
 
 pub(super) struct Pool {
-    queue_tx: async_channel::Sender<Invocation>,
-    queue_rx: async_channel::Receiver<Invocation>,
+    /// Waiting invocations, taken round-robin across their owners.
+    queue: FairQueue,
     board: Mutex<Board>,
     max: usize,
     /// Invocations waiting or running at most; beyond it Lambda throttles.
@@ -171,11 +180,8 @@ impl Pool {
     /// A pool of at most `max` processes, taking at most `limit` invocations
     /// in flight (waiting or running).
     pub fn new(max: usize, limit: usize, keep_warm: Duration) -> Self {
-        // Admission bounds what waits; the channel's own bound is never reached.
-        let (queue_tx, queue_rx) = async_channel::unbounded();
         Self {
-            queue_tx,
-            queue_rx,
+            queue: FairQueue::default(),
             board: Mutex::default(),
             max,
             limit,
@@ -221,31 +227,15 @@ impl Pool {
     /// Drops queued work nobody waits for any more; the rest keeps its order.
     /// Returns how many were dropped.
     pub fn purge_abandoned(&self) -> usize {
-        let mut dropped = 0;
-        let waiting: Vec<Invocation> = std::iter::from_fn(|| self.queue_rx.try_recv().ok())
-            .filter_map(|i| {
-                if i.abandoned() {
-                    dropped += 1;
-                    i.drop_unstarted();
-                    None
-                } else {
-                    Some(i)
-                }
-            })
-            .collect();
-        for invocation in waiting {
-            if let Err(invocation) = self.requeue(invocation) {
-                let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
-            }
-        }
-        dropped
+        let dropped = self.queue.remove_where(Invocation::abandoned);
+        let count = dropped.len();
+        dropped.into_iter().for_each(Invocation::drop_unstarted);
+        count
     }
 
     /// Queues an admitted invocation; gives it back when the pool is closed.
     fn requeue(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.queue_tx
-            .try_send(invocation)
-            .map_err(async_channel::TrySendError::into_inner)
+        self.queue.push(invocation)
     }
 
     /// Invocations waiting or running now.
@@ -262,7 +252,7 @@ impl Pool {
         }
         let plan = plan(
             &board.states,
-            self.queue_rx.len(),
+            self.queue.len(),
             self.max,
             self.keep_warm,
             Instant::now(),
@@ -312,7 +302,7 @@ impl Pool {
         // An invocation whose caller gave up (timed out, went away) is never
         // started: nobody would read its answer.
         let invocation = loop {
-            let invocation = self.queue_rx.recv().await.ok()?;
+            let invocation = self.queue.pop().await?;
             if !invocation.abandoned() {
                 break invocation;
             }
@@ -321,8 +311,8 @@ impl Pool {
         if self.set(id, InstanceState::Busy) {
             return Some(invocation);
         }
-        // Stopped while it waited: the work goes back for another instance.
-        if let Err(invocation) = self.requeue(invocation) {
+        // Stopped while it waited: the work goes back, first in its lane, for another instance.
+        if let Err(invocation) = self.queue.push_front(invocation) {
             let _ = invocation.reply.send(Err(InvokeError::ShuttingDown));
         }
         None
@@ -357,15 +347,14 @@ impl Pool {
     /// The oldest waiting invocation, to fail when an instance cannot start,
     /// so a broken function errors instead of leaving its queue waiting forever.
     pub fn take_waiting(&self) -> Option<Invocation> {
-        self.queue_rx.try_recv().ok()
+        self.queue.try_pop()
     }
 
     /// Takes no more work; returns what was waiting, and the instances to stop.
     pub fn close(&self) -> (Vec<Invocation>, Vec<u64>) {
         let mut board = self.board.lock().unwrap();
         board.closed = true;
-        self.queue_tx.close();
-        let waiting = std::iter::from_fn(|| self.queue_rx.try_recv().ok()).collect();
+        let waiting = self.queue.close();
         let ids = board.states.keys().copied().collect();
         for s in board.states.values_mut() {
             *s = InstanceState::Stopping;
@@ -486,7 +475,7 @@ mod tests {
         pool.rebalance();
         let taken = pool.next(1).await.unwrap();
         assert!(!taken.reply.is_closed(), "the one somebody waits for");
-        assert_eq!(pool.queue_rx.len(), 0);
+        assert_eq!(pool.queue.len(), 0);
     }
 
     #[tokio::test]

@@ -32,6 +32,10 @@ pub struct EventSource {
     client: Client,
     aws: AwsConfig,
     metrics: Arc<Metrics>,
+    /// Its invocations' lane in the function's queue: while the function's
+    /// processes are all busy, the mapping takes turns with connections and
+    /// other mappings (it never leaves).
+    owner: Arc<crate::lambda::Owner>,
 }
 
 impl EventSource {
@@ -48,6 +52,7 @@ impl EventSource {
             client: Client::new(sdk),
             aws,
             metrics,
+            owner: Arc::default(),
         })
     }
 
@@ -190,7 +195,11 @@ impl EventSource {
             .filter_map(|m| m.message_id().map(str::to_string))
             .collect();
         let name = self.function.name();
-        let failed = match self.function.invoke(Bytes::from(event.to_string())).await {
+        let failed = match self
+            .function
+            .invoke_for(Bytes::from(event.to_string()), Some(self.owner.clone()))
+            .await
+        {
             Err(e @ InvokeError::Throttled { .. }) => {
                 self.count(batch.len(), "throttled", 0);
                 // As Lambda's pollers: the batch goes back to the queue (visible

@@ -309,3 +309,42 @@ async fn a_gone_clients_queued_messages_are_dropped() {
     );
     gw.gateway.shutdown().await;
 }
+
+/// Fair under a flood: a client keeps 900 one-second messages queued on four
+/// processes (no reserved concurrency; within the account's 1 000 in flight,
+/// beyond which everyone is throttled, as on Lambda) and stays connected.
+/// Another client's message takes its turn at the next free process, as it
+/// would have an environment of its own on AWS, instead of waiting behind the
+/// flood (225 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_client_does_not_starve_the_next() {
+    let gw = start(FOUR).await;
+    let function = gw.gateway.function("probe").unwrap();
+    let mut flood = gw.connect("").await;
+    let slow = Message::text(r#"{"action":"echo","do":"sleep:1000"}"#);
+    for _ in 0..900 {
+        flood.feed(slow.clone()).await.unwrap();
+    }
+    flood.flush().await.unwrap();
+    eventually("the flood queued", async || function.in_flight() == 900).await;
+
+    let mut next = gw.connect("").await;
+    let asked = std::time::Instant::now();
+    let reply = ask(&mut next, r#"{"action":"echo","do":"sleep:1000"}"#).await;
+    let waited = asked.elapsed();
+    let started = messages_started(&gw);
+    assert_eq!(reply["routeKey"], "echo", "{reply}");
+    eprintln!("beside a flood, the next client's answer came after {waited:?} ({started} started)");
+    // Its turn came within one round of the four processes: the flood's first
+    // four, at most two rounds of four more, and its own.
+    assert!(
+        started <= 13,
+        "{started} messages started before its answer"
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "answered after {waited:?}"
+    );
+    drop(flood);
+    gw.gateway.shutdown().await;
+}
