@@ -147,6 +147,15 @@ impl axum::serve::Listener for OwnListener {
                 let _ = tcp.set_nodelay(true);
                 return (tcp, peer);
             }
+            // Killed as it connected (the instance stopping, the gateway too):
+            // its socket is gone with it, so it cannot be traced, and is no stranger.
+            if pid != 0 && !procinfo::running(pid) {
+                tracing::debug!(
+                    "[{}] a Runtime API connection from {peer} as its process ended: closed",
+                    self.name
+                );
+                continue;
+            }
             tracing::warn!(
                 "[{}] refused a Runtime API connection from {peer}: not a process of this instance",
                 self.name

@@ -36,6 +36,22 @@ pub fn carrying(var: &str) -> Vec<u32> {
         .collect()
 }
 
+/// True while the process runs; one killed and not yet reaped (a zombie) does not.
+pub fn running(pid: u32) -> bool {
+    let Ok(mut system) = System::new() else {
+        return true;
+    };
+    let pid = Pid::from_u32(pid);
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::Some(&[pid]),
+        true,
+        ProcessRefreshKind::nothing(),
+    );
+    system
+        .process(pid)
+        .is_some_and(|p| p.status() != sysinfo::ProcessStatus::Zombie)
+}
+
 /// A process's peak resident memory on Linux (VmHWM); elsewhere its resident
 /// memory now, which the caller keeps the highest of.
 pub fn memory_mb(pid: u32) -> Option<u64> {
