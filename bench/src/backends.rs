@@ -27,10 +27,10 @@ pub struct App {
     pub kind: Kind,
     _emulator: Emulator,
     gateway: Child,
-    url: String,
-    addr: SocketAddr,
+    pub(crate) url: String,
+    pub(crate) addr: SocketAddr,
     endpoint: String,
-    sdk: aws_config::SdkConfig,
+    pub(crate) sdk: aws_config::SdkConfig,
     /// From spawning `wsgate --template template.yaml` to its ready line
     /// (tables and queues provisioned in the backend, pollers started).
     pub start_to_ready_ms: f64,
@@ -64,13 +64,19 @@ pub struct Drain {
 }
 
 impl App {
+    /// The app with the release binaries (the gateway's and the handlers').
     pub async fn start(kind: Kind) -> anyhow::Result<App> {
-        let emulator = tokio::task::spawn_blocking(move || Emulator::start_kind(kind)).await?;
-        let endpoint = emulator.endpoint().to_string();
         let bin_dir = crate::target::bin("wsgate")
             .parent()
             .context("bin dir")?
             .to_owned();
+        Self::start_from(kind, &bin_dir).await
+    }
+
+    /// The app with the gateway and the handlers from `bin_dir` (a debug or a release build).
+    pub async fn start_from(kind: Kind, bin_dir: &std::path::Path) -> anyhow::Result<App> {
+        let emulator = tokio::task::spawn_blocking(move || Emulator::start_kind(kind)).await?;
+        let endpoint = emulator.endpoint().to_string();
         let spawned = Instant::now();
         let mut gateway = Command::new(bin_dir.join("wsgate"))
             .args([
@@ -90,7 +96,7 @@ impl App {
                 "TokenSecret=benchmark-secret-value",
             ])
             .arg("--bin-dir")
-            .arg(&bin_dir)
+            .arg(bin_dir)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -117,7 +123,7 @@ impl App {
         })
     }
 
-    fn queue(&self, name: &str) -> String {
+    pub(crate) fn queue(&self, name: &str) -> String {
         format!("{}/000000000000/{name}", self.endpoint)
     }
 
@@ -128,7 +134,7 @@ impl App {
         Ok(())
     }
 
-    async fn dead_letters(&self, dlq: &str) -> anyhow::Result<usize> {
+    pub(crate) async fn dead_letters(&self, dlq: &str) -> anyhow::Result<usize> {
         let out = aws_sdk_sqs::Client::new(&self.sdk)
             .get_queue_attributes()
             .queue_url(self.queue(dlq))

@@ -2,6 +2,7 @@
 //! server in the same run, and writes docs/benchmarks.md and .json.
 
 mod backends;
+mod burst;
 mod client;
 mod echo;
 mod report;
@@ -35,6 +36,17 @@ struct Args {
     /// Sockets the backlog is spread over (one user each).
     #[arg(long, default_value_t = 100)]
     backlog_sockets: usize,
+    /// NotifyUser messages in the app's burst.
+    #[arg(long, default_value_t = 2000)]
+    burst: usize,
+    /// Users in the burst, each with `--burst-sockets` sockets.
+    #[arg(long, default_value_t = 5)]
+    burst_users: usize,
+    #[arg(long, default_value_t = 4)]
+    burst_sockets: usize,
+    /// Builds the burst runs on: debug (scripts/dev's) and release.
+    #[arg(long, value_delimiter = ',', default_value = "debug,release")]
+    builds: Vec<String>,
     /// Backends the app scenarios run on (ministack, moto).
     #[arg(long, value_delimiter = ',', default_value = "ministack,moto")]
     backends: Vec<String>,
@@ -53,6 +65,8 @@ enum Command {
     Pushes,
     /// Only the app's scenarios (fan-out, backlog drains) on each backend, printed.
     Backends,
+    /// Only the app's burst on each backend and build, printed.
+    Burst,
 }
 
 #[tokio::main]
@@ -67,6 +81,10 @@ async fn main() -> anyhow::Result<()> {
     let run = Duration::from_secs(args.seconds);
     if let Some(Command::Backends) = args.command {
         app_scenarios(&args).await?;
+        return Ok(());
+    }
+    if let Some(Command::Burst) = args.command {
+        bursts(&args).await?;
         return Ok(());
     }
     if let Some(Command::Pushes) = args.command {
@@ -138,6 +156,8 @@ async fn main() -> anyhow::Result<()> {
 
     let backends = app_scenarios(&args).await?;
     report.backends(&backends);
+    let bursts = bursts(&args).await?;
+    report.bursts(&bursts);
 
     report.write(&args.out)?;
     eprintln!("wrote {}", args.out.display());
@@ -150,11 +170,7 @@ async fn app_scenarios(
 ) -> anyhow::Result<Vec<(backends::Fanout, Vec<backends::Drain>)>> {
     let mut results = Vec::new();
     for name in &args.backends {
-        let kind = match name.as_str() {
-            "ministack" => testkit::Kind::MiniStack,
-            "moto" => testkit::Kind::Moto,
-            other => anyhow::bail!("unknown backend {other}: ministack or moto"),
-        };
+        let kind = backend_kind(name)?;
         eprintln!(
             "fan-out on {name}: one NotifyUser message to {} sockets…",
             args.fanout
@@ -173,6 +189,57 @@ async fn app_scenarios(
             drains.push(drain);
         }
         results.push((fan, drains));
+    }
+    Ok(results)
+}
+
+fn backend_kind(name: &str) -> anyhow::Result<testkit::Kind> {
+    match name {
+        "ministack" => Ok(testkit::Kind::MiniStack),
+        "moto" => Ok(testkit::Kind::Moto),
+        other => anyhow::bail!("unknown backend {other}: ministack or moto"),
+    }
+}
+
+/// The app's burst on each backend, with each build, each on a fresh app.
+async fn bursts(args: &Args) -> anyhow::Result<Vec<burst::Burst>> {
+    let release = target::bin("wsgate")
+        .parent()
+        .map(std::path::Path::to_owned)
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    for name in &args.backends {
+        let kind = backend_kind(name)?;
+        for build in &args.builds {
+            let (build, dir): (&'static str, _) = match build.as_str() {
+                "release" => ("release", release.clone()),
+                // target/debug beside target/release: the workspace's test build.
+                "debug" => ("debug", release.with_file_name("debug")),
+                other => anyhow::bail!("unknown build {other}: debug or release"),
+            };
+            anyhow::ensure!(
+                dir.join("notify-user").exists(),
+                "{} has no handler binaries: cargo build --workspace{}",
+                dir.display(),
+                if build == "release" { " --release" } else { "" }
+            );
+            eprintln!(
+                "burst on {name}, {build} build: {} NotifyUser messages for {} users with {} sockets each…",
+                args.burst, args.burst_users, args.burst_sockets
+            );
+            let app = backends::App::start_from(kind, &dir).await?;
+            let run = burst::burst(
+                &app,
+                build,
+                args.burst_users,
+                args.burst_sockets,
+                args.burst,
+                Duration::from_secs(180),
+            )
+            .await?;
+            eprintln!("{run:?}");
+            results.push(run);
+        }
     }
     Ok(results)
 }

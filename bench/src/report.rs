@@ -288,6 +288,51 @@ impl Report {
         );
     }
 
+    pub fn bursts(&mut self, runs: &[crate::burst::Burst]) {
+        let Some(first) = runs.first() else { return };
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## The app under a burst\n\n{} sockets of {} users are open; {} `NotifyUser` messages are queued at once (SendMessageBatch, 8 senders), and the time runs from the first send until every socket has every notification for its user ({} in all). The whole path: `notify-user` (one GSI query per message, batched sends), `notify-connection`, `@connections`. Each run on a fresh app from `template.yaml`; *debug* is the build `scripts/dev` runs (the gateway and the handlers), *release* the release build of both.\n\n| backend | build | queued in | last delivery | delivered | duplicates | dead letters |\n|---|---|---|---|---|---|---|",
+            first.sockets, first.users, first.messages, first.deliveries,
+        );
+        for r in runs {
+            let _ = writeln!(
+                m,
+                "| {} | {} | {:.1} s | {} | {} / {} | {} | {} |",
+                r.backend,
+                r.build,
+                r.sent_ms / 1000.0,
+                r.last_ms.map_or("gave up after 180 s".into(), |ms| format!(
+                    "{:.1} s",
+                    ms / 1000.0
+                )),
+                r.delivered,
+                r.deliveries,
+                r.duplicates,
+                r.dead_letters,
+            );
+        }
+        let target = |build: &str, limit_s: f64| {
+            runs.iter()
+                .find(|r| r.backend == first.backend && r.build == build)
+                .map_or("not run".to_string(), |r| match r.last_ms {
+                    Some(ms) => {
+                        format!("{:.1} s ({})", ms / 1000.0, verdict(ms <= limit_s * 1000.0))
+                    }
+                    None => "gave up (missed)".into(),
+                })
+        };
+        let _ = writeln!(
+            m,
+            "\nTargets on the default backend ({}): ≤ 10 s with scripts/dev's debug build: {}; ≤ 5 s with release builds: {}.\n",
+            first.backend,
+            target("debug", 10.0),
+            target("release", 5.0),
+        );
+        self.json.insert("bursts".into(), json!(runs));
+    }
+
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
         if let Some(dir) = out.parent() {
             std::fs::create_dir_all(dir)?;

@@ -17,14 +17,21 @@ where
         let done = handle(record);
         async move { (id, done.await) }
     });
+    let failed = futures::future::join_all(work)
+        .await
+        .into_iter()
+        .filter_map(|(id, result)| result.err().map(|e| (id, e.to_string())));
+    failures(failed)
+}
+
+/// The batch response naming the records that failed (message id, why), each logged.
+pub fn failures(failed: impl IntoIterator<Item = (String, String)>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    for (id, result) in futures::future::join_all(work).await {
-        if let Err(e) = result {
-            tracing::warn!(message_id = %id, "record failed: {e}");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
+    for (id, e) in failed {
+        tracing::warn!(message_id = %id, "record failed: {e}");
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
     }
     response
 }

@@ -5,35 +5,61 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use serde_json::{Value, json};
 
 use crate::app::App;
-use crate::batch::each_record;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::batch::{each_record, failures};
 use crate::messages::{NotifyConnection, NotifyUser};
 use crate::push::PushError;
 
 /// `NotifyUser`: one `NotifyConnection` message per socket of the user.
 /// A user with no sockets is not an error; malformed records fail alone.
+/// The batch is handled as a whole: one GSI query per user in it (not per
+/// message), and every record's messages sent together, ten to a call.
 pub async fn notify_user(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    each_record(event, |record| async move {
-        let message = NotifyUser::parse(record.body.as_deref().unwrap_or_default())
-            .map_err(|e| e.to_string())?;
-        let ids = app
-            .store
-            .connections_of(&message.user_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(user = %message.user_id, sockets = ids.len(), "notifying user");
-        let out: Vec<_> = ids
-            .into_iter()
-            .map(|connection_id| NotifyConnection {
-                connection_id,
-                data: message.data.clone(),
-            })
-            .collect();
-        app.notifications
-            .send_all(&out)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await
+    let mut failed: BTreeMap<String, String> = BTreeMap::new();
+    let mut wanted: Vec<(String, NotifyUser)> = Vec::new();
+    for record in event.records {
+        let id = record.message_id.unwrap_or_default();
+        match NotifyUser::parse(record.body.as_deref().unwrap_or_default()) {
+            Ok(message) => wanted.push((id, message)),
+            Err(e) => {
+                failed.insert(id, e.to_string());
+            }
+        }
+    }
+    let users: BTreeSet<&str> = wanted.iter().map(|(_, m)| m.user_id.as_str()).collect();
+    let sockets: HashMap<&str, Result<Vec<String>, String>> =
+        futures::future::join_all(users.into_iter().map(|user| async move {
+            let ids = app.store.connections_of(user).await;
+            (user, ids.map_err(|e| e.to_string()))
+        }))
+        .await
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    let mut record_of = Vec::new();
+    for (id, message) in &wanted {
+        match &sockets[message.user_id.as_str()] {
+            Ok(ids) => {
+                tracing::info!(user = %message.user_id, sockets = ids.len(), "notifying user");
+                for connection_id in ids {
+                    out.push(NotifyConnection {
+                        connection_id: connection_id.clone(),
+                        data: message.data.clone(),
+                    });
+                    record_of.push(id);
+                }
+            }
+            Err(e) => {
+                failed.insert(id.clone(), e.clone());
+            }
+        }
+    }
+    // Boxed: the SDK's nested futures are too deep a type for the compiler's default limit.
+    for (index, e) in Box::pin(app.notifications.send_each(&out)).await {
+        failed.insert(record_of[index].clone(), e.to_string());
+    }
+    failures(failed)
 }
 
 /// `NotifyConnection`: posts the data to the socket. A gone socket's record is

@@ -84,36 +84,69 @@ impl Queue {
 
     /// Sends the messages in batches of ten; fails if any entry was not accepted.
     pub async fn send_all<T: Serialize>(&self, messages: &[T]) -> Result<(), QueueError> {
-        let url = self.url().await?;
-        for chunk in messages.chunks(BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(serde_json::to_string(m).expect("serializable"))
-                        .build()
-                        .expect("id and body are set")
-                })
-                .collect();
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(|e| self.error(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-            if let Some(failed) = out.failed.first() {
-                return Err(self.error(format!(
-                    "{} of {} messages not sent: {}",
-                    out.failed.len(),
-                    chunk.len(),
-                    failed.message.as_deref().unwrap_or(failed.code.as_str())
-                )));
-            }
+        match self.send_each(messages).await.into_iter().next() {
+            None => Ok(()),
+            Some((_, e)) => Err(e),
         }
-        Ok(())
+    }
+
+    /// Sends the messages in batches of ten, the batches at once; returns the
+    /// index of every message not sent, with why (a batch refused whole fails
+    /// each of its messages).
+    pub async fn send_each<T: Serialize>(&self, messages: &[T]) -> Vec<(usize, QueueError)> {
+        let url = match self.url().await {
+            Ok(url) => url,
+            Err(e) => {
+                return (0..messages.len())
+                    .map(|i| (i, self.error(&e.message)))
+                    .collect();
+            }
+        };
+        let batches = messages
+            .chunks(BATCH)
+            .enumerate()
+            .map(|(b, chunk)| async move {
+                let first = b * BATCH;
+                let entries = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id((first + i).to_string())
+                            .message_body(serde_json::to_string(m).expect("serializable"))
+                            .build()
+                            .expect("id and body are set")
+                    })
+                    .collect();
+                let sent = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await;
+                match sent {
+                    Ok(out) => out
+                        .failed
+                        .iter()
+                        .map(|f| {
+                            let index = f.id.parse().unwrap_or(first);
+                            let why = f.message.as_deref().unwrap_or(f.code.as_str());
+                            (index, self.error(format!("message not sent: {why}")))
+                        })
+                        .collect(),
+                    Err(e) => {
+                        let why = aws_sdk_sqs::error::DisplayErrorContext(e).to_string();
+                        (first..first + chunk.len())
+                            .map(|i| (i, self.error(&why)))
+                            .collect::<Vec<_>>()
+                    }
+                }
+            });
+        futures::future::join_all(batches)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 }

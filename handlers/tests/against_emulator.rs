@@ -333,6 +333,43 @@ async fn notify_user_fans_out_and_reports_malformed_records_alone() {
     assert!(got.iter().all(|m| m.data == json!({"type":"download"})));
 }
 
+/// A batch is handled whole: one GSI query per user in it, and every record's
+/// messages sent together, ten to a call (counted at the wire).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_user_queries_each_user_once_per_batch() {
+    let env = env().await;
+    for (id, user) in [("a1", "alice"), ("a2", "alice"), ("b1", "bob")] {
+        env.app.store.put(&record(id, user)).await.unwrap();
+    }
+    let queries =
+        testkit::CountingProxy::start(env._backend.endpoint(), "DynamoDB_20120810.Query").await;
+    let sends =
+        testkit::CountingProxy::start(&queries.endpoint, "AmazonSQS.SendMessageBatch").await;
+    let counted_sdk = testkit::sdk_config(&sends.endpoint).await;
+    let app = App::new(Settings::from_lookup(|_| None).unwrap(), &counted_sdk);
+    let bodies: Vec<String> = (0..10)
+        .map(|i| {
+            let user = if i < 6 { "alice" } else { "bob" };
+            format!(r#"{{"userId":"{user}","data":{i}}}"#)
+        })
+        .collect();
+    let bodies: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let response = consumers::notify_user(&app, sqs_event(&bodies)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(queries.count(), 2, "one query per user, not per message");
+    assert_eq!(sends.count(), 2, "16 messages: 10 + 6");
+    let got = drain(&env.sdk, &env.queue_url).await;
+    assert_eq!(got.len(), 16);
+    for i in 0..10 {
+        let to: Vec<_> = got
+            .iter()
+            .filter(|m| m.data == json!(i))
+            .map(|m| m.connection_id.as_str())
+            .collect();
+        assert_eq!(to.len(), if i < 6 { 2 } else { 1 }, "message {i}: {to:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_connection_reports_what_it_could_not_push() {
     let env = env().await;

@@ -464,8 +464,14 @@ pub struct SqsMappingConfig {
 fn default_batch_size() -> usize {
     10
 }
+/// Batches an SQS event source works at once when the template does not cap
+/// it: Lambda "starts processing five batches at a time with five concurrent
+/// invocations of your function" (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html).
+/// It scales beyond that under a backlog; five keep a local backend's CPU for the work.
+pub const DEFAULT_POLLERS: usize = 5;
+
 fn default_pollers() -> usize {
-    2
+    DEFAULT_POLLERS
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -759,7 +765,7 @@ mod tests {
         let base = "[functions.f]\ncommand = [\"x\"]\n";
         let ok = parse(&format!("{base}[[sqs]]\nfunction = \"f\"\nqueue = \"Q\"\n")).unwrap();
         assert_eq!(ok.sqs[0].batch_size, 10);
-        assert_eq!(ok.sqs[0].max_concurrency, 2);
+        assert_eq!(ok.sqs[0].max_concurrency, DEFAULT_POLLERS);
         let err = parse(&format!("{base}[[sqs]]\nfunction = \"g\"\nqueue = \"Q\"\n"))
             .unwrap_err()
             .to_string();

@@ -112,7 +112,8 @@ pub(super) fn functions(
                             .as_array()
                             .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures")),
                         max_concurrency: number(&e["ScalingConfig"], "MaximumConcurrency", &at)?
-                            .unwrap_or(2) as usize,
+                            .unwrap_or(crate::config::DEFAULT_POLLERS as u64)
+                            as usize,
                     });
                 }
                 "HttpApi" | "Api" => {
@@ -340,7 +341,8 @@ fn event_source_mappings(
             report_batch_item_failures: p["FunctionResponseTypes"]
                 .as_array()
                 .is_some_and(|t| t.iter().any(|t| t == "ReportBatchItemFailures")),
-            max_concurrency: number(&p["ScalingConfig"], "MaximumConcurrency", &at)?.unwrap_or(2)
+            max_concurrency: number(&p["ScalingConfig"], "MaximumConcurrency", &at)?
+                .unwrap_or(crate::config::DEFAULT_POLLERS as u64)
                 as usize,
         });
     }

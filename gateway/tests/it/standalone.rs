@@ -43,6 +43,9 @@ fn cargo_install(root: &Path) -> std::path::PathBuf {
         .arg(root)
         .arg("--target-dir")
         .arg(&target)
+        // As scripts/test builds it first (dependencies unoptimised: the install
+        // is what is checked, and a cold CI stays short).
+        .args(["--config", "profile.dev.package.\"*\".opt-level=0"])
         .output()
         .unwrap();
     assert!(
