@@ -5,6 +5,7 @@ mod backends;
 mod burst;
 mod client;
 mod echo;
+mod peer;
 mod report;
 mod scenarios;
 mod target;
@@ -44,6 +45,9 @@ struct Args {
     burst_users: usize,
     #[arg(long, default_value_t = 4)]
     burst_sockets: usize,
+    /// Sockets sending to the Node echo service on wsgate and on serverless-offline.
+    #[arg(long, default_value_t = 50)]
+    peer_senders: usize,
     /// Builds the burst runs on: debug (scripts/dev's) and release.
     #[arg(long, value_delimiter = ',', default_value = "debug,release")]
     builds: Vec<String>,
@@ -67,6 +71,8 @@ enum Command {
     Backends,
     /// Only the app's burst on each backend and build, printed.
     Burst,
+    /// Only the Node echo service on wsgate and on serverless-offline, printed.
+    Peer,
 }
 
 #[tokio::main]
@@ -81,6 +87,10 @@ async fn main() -> anyhow::Result<()> {
     let run = Duration::from_secs(args.seconds);
     if let Some(Command::Backends) = args.command {
         app_scenarios(&args).await?;
+        return Ok(());
+    }
+    if let Some(Command::Peer) = args.command {
+        peer::compare(args.peer_senders, run).await?;
         return Ok(());
     }
     if let Some(Command::Burst) = args.command {
@@ -149,6 +159,9 @@ async fn main() -> anyhow::Result<()> {
     report.pushes(&push, delivered, &unsigned, unsigned_delivered, &echo_send);
     gw.stop().await;
     echo.stop().await;
+
+    let sides = peer::compare(args.peer_senders, run).await?;
+    report.peer(&sides);
 
     eprintln!("cold starts: the first message to a function with no instance…");
     let cold = scenarios::cold_starts(5).await?;

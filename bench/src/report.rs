@@ -288,6 +288,45 @@ impl Report {
         );
     }
 
+    pub fn peer(&mut self, sides: &[crate::peer::Side]) {
+        let m = &mut self.markdown;
+        let _ = writeln!(
+            m,
+            "## The same Node handler beside serverless-offline\n\nOne Serverless Framework v3 service (`bench/peer`: `serverless.yml` with a `$connect` and an `echo` route, `handler.js` answering with the message's body as a route response), served by wsgate (`--serverless`, `nodejs20.x`: each function a Node process behind the Lambda Runtime API, up to 10) and by serverless-offline 13.9.0 (the handler run in serverless-offline's own Node process), with the routed-message load above. CPU per message is measured over the max-load run: the server's own process, and for wsgate its function processes beside it.\n\n| | {} | {} |\n|---|---|---|",
+            sides.first().map_or("", |s| s.server),
+            sides.get(1).map_or("", |s| s.server),
+        );
+        let row = |m: &mut String, name: &str, f: &dyn Fn(&crate::peer::Side) -> String| {
+            let _ = writeln!(
+                m,
+                "| {name} | {} |",
+                sides.iter().map(f).collect::<Vec<_>>().join(" | ")
+            );
+        };
+        let n = sides.first().map_or(0, |s| s.max.connections);
+        row(m, &format!("{n} senders: messages/s"), &|s| {
+            format!("{:.0}", s.max.messages_per_sec)
+        });
+        row(m, &format!("{n} senders: p50 / p99"), &|s| {
+            format!("{} / {} µs", s.max.p50_us, s.max.p99_us)
+        });
+        row(m, "one sender: messages/s", &|s| {
+            format!("{:.0}", s.one.messages_per_sec)
+        });
+        row(m, "one sender: p50 / p99", &|s| {
+            format!("{} / {} µs", s.one.p50_us, s.one.p99_us)
+        });
+        row(m, "server's own CPU per message", &|s| {
+            format!("{:.0} µs", s.server_cpu_us)
+        });
+        row(m, "function processes' CPU per message", &|s| {
+            s.function_cpu_us
+                .map_or("(in the server's)".into(), |c| format!("{c:.0} µs"))
+        });
+        let _ = writeln!(m);
+        self.json.insert("peer".into(), json!(sides));
+    }
+
     pub fn bursts(&mut self, runs: &[crate::burst::Burst]) {
         let Some(first) = runs.first() else { return };
         let m = &mut self.markdown;

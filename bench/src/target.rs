@@ -17,6 +17,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server started elsewhere (the peer), serving `url` on `addr`.
+    pub fn spawned(child: Child, url: String, addr: String) -> Self {
+        Self {
+            child,
+            addr,
+            url,
+            _dir: None,
+        }
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Resident memory now, in KiB (Linux's VmRSS, macOS's resident size).
     pub fn rss_kib(&self) -> u64 {
         use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
