@@ -55,10 +55,14 @@ fn cpu_ms(pid: u32) -> (u64, u64) {
     (own, children)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+/// Three distinct free ports (bound at once, so none is handed out twice).
+fn free_ports() -> anyhow::Result<(u16, u16, u16)> {
+    let [a, b, c] = [0; 3].map(|_| std::net::TcpListener::bind("127.0.0.1:0"));
+    Ok((
+        a?.local_addr()?.port(),
+        b?.local_addr()?.port(),
+        c?.local_addr()?.port(),
+    ))
 }
 
 async fn serverless_offline() -> anyhow::Result<Server> {
@@ -70,7 +74,7 @@ async fn serverless_offline() -> anyhow::Result<Server> {
         sls.display(),
         dir.display()
     );
-    let (ws, lambda, http) = (free_port()?, free_port()?, free_port()?);
+    let (ws, lambda, http) = free_ports()?;
     let mut child = Command::new(sls)
         .args(["offline", "start", "--host", "127.0.0.1"])
         .args(["--websocketPort", &ws.to_string()])
@@ -97,6 +101,18 @@ async fn serverless_offline() -> anyhow::Result<Server> {
     // Keep draining so it never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let addr = format!("127.0.0.1:{ws}");
+    // It says so a moment before it accepts.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(&addr).await.is_err() {
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("serverless-offline ended ({status}) after saying it listened on {addr}");
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "serverless-offline does not accept on {addr}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     Ok(Server::spawned(child, format!("ws://{addr}"), addr))
 }
 
