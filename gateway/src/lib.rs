@@ -48,8 +48,8 @@
 //! sigv4.rs           SigV4 itself, no I/O: the canonical request, the signature
 //! apigw/             API Gateway's shapes, no I/O: events, route selection,
 //!                    authorizer policies, handshake headers, error bodies
-//! lambda/            functions as processes: function.rs · pool.rs · instance.rs ·
-//!                    runtime_api.rs · process.rs · spec.rs
+//! lambda/            functions as processes: function.rs · pool.rs · queue.rs ·
+//!                    instance.rs · runtime_api.rs · process.rs · spec.rs
 //! sqs/               event source mappings: poll, invoke with batches, delete
 //! provision.rs       tables, queues, topics, state machines created when missing
 //! sdk.rs             the AWS SDK config the gateway itself uses
@@ -84,7 +84,8 @@
 //!    (`vtl/`) and call their backend (`service.rs`, `http.rs`, `mock.rs`, or a
 //!    function without the proxy), then select and render the integration response.
 //! 4. `lambda/function.rs` + `lambda/pool.rs` (for a function): `invoke` queues the
-//!    invocation (a oneshot for its answer) and starts an instance if none is free.
+//!    invocation (a oneshot for its answer) in its owner's lane (`lambda/queue.rs`:
+//!    connections take turns) and starts an instance if none is free.
 //! 5. `lambda/runtime_api.rs` + `lambda/instance.rs`: the function's process asks
 //!    `GET …/invocation/next`; the instance takes the invocation from the pool and
 //!    holds it; `POST …/{id}/response` answers the oneshot.
