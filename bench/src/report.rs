@@ -217,7 +217,7 @@ impl Report {
         let m = &mut self.markdown;
         let _ = writeln!(
             m,
-            "## The app on each offline backend\n\nThe app from `template.yaml` with its release handler binaries, end to end through the emulator's server, each scenario on a fresh app. **Fan-out**: one `NotifyUser` message to a user with {} sockets: SQS → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket; the time until the last socket has it (median of 5). **Backlog**: N `NotifyConnection` messages for {} sockets (one user each) queued while the gateway is stopped (SIGSTOP, so nobody polls), then the time from its continuation until every socket has all of its own. Settings as the template deploys them: batch size 10, 2 pollers per queue, up to 10 instances per function.\n",
+            "## The app on each offline backend\n\nThe app from `template.yaml` with its release handler binaries, end to end through the emulator's server, each scenario on a fresh app. **Fan-out**: one `NotifyUser` message to a user with {} sockets: SQS → `notify-user` (GSI query, batched sends) → `NotifyConnection` → `notify-connection` → `@connections` → every socket; the time until the last socket has it (median of 5). **Backlog**: N `NotifyConnection` messages for {} sockets (one user each) queued while the gateway is stopped (SIGSTOP, so nobody polls), then the time from its continuation until every socket has all of its own. Settings as the template deploys them: batch size 10, 5 pollers per queue (as Lambda starts an SQS mapping), up to 10 instances per function.\n",
             runs.first().map_or(0, |r| r.0.sockets),
             runs.first()
                 .and_then(|r| r.1.first())
@@ -258,6 +258,20 @@ impl Report {
                     d.dead_letters,
                 );
             }
+        }
+        // A run may leave a backend out (`--backends`): say so rather than show a partial table.
+        let ran: Vec<&str> = runs.iter().map(|r| r.0.backend).collect();
+        let left_out: Vec<&str> = ["ministack", "moto"]
+            .into_iter()
+            .filter(|b| !ran.contains(b))
+            .collect();
+        if !left_out.is_empty() {
+            let _ = writeln!(
+                m,
+                "\nNot run this time: {} (`scripts/bench --backends {}`).",
+                left_out.join(", "),
+                left_out.join(",")
+            );
         }
         // The targets hold for the default backend, scripts/dev's (the first run).
         if let Some((fan, drains)) = runs.first() {
@@ -332,7 +346,7 @@ impl Report {
         let m = &mut self.markdown;
         let _ = writeln!(
             m,
-            "## The app under a burst\n\n{} sockets of {} users are open; {} `NotifyUser` messages are queued at once (SendMessageBatch, 8 senders), and the time runs from the first send until every socket has every notification for its user ({} in all). The whole path: `notify-user` (one GSI query per message, batched sends), `notify-connection`, `@connections`. Each run on a fresh app from `template.yaml`; *debug* is the build `scripts/dev` runs (the gateway and the handlers), *release* the release build of both.\n\n| backend | build | queued in | last delivery | delivered | duplicates | dead letters |\n|---|---|---|---|---|---|---|",
+            "## The app under a burst\n\n{} sockets of {} users are open; {} `NotifyUser` messages are queued at once (SendMessageBatch, 8 senders), and the time runs from the first send until every socket has every notification for its user ({} in all). The whole path: `notify-user` (one GSI query per user in each batch of ten, its sends batched), `notify-connection`, `@connections`. Each run on a fresh app from `template.yaml`; *debug* is the build `scripts/dev` runs (the gateway and the handlers), *release* the release build of both.\n\n| backend | build | queued in | last delivery | delivered | duplicates | dead letters |\n|---|---|---|---|---|---|---|",
             first.sockets, first.users, first.messages, first.deliveries,
         );
         for r in runs {
