@@ -253,7 +253,8 @@ echo = { function = "probe", route_response = true }
             "Internal server error"
         );
     }
-    drop(flood);
+    // The flood's socket stays open: its four queued messages are let go because
+    // their caller gave up, not because their connection closed (which drops them too).
     // The first is still running; once it is done, the instance skips the four
     // abandoned ones and is free: nothing is in flight any more.
     let function = gw.gateway.function("probe").unwrap();
@@ -273,6 +274,7 @@ echo = { function = "probe", route_response = true }
         started, 3,
         "only the warm-up, the first of the flood and the next client's message ran"
     );
+    drop(flood);
     gw.gateway.shutdown().await;
 }
 

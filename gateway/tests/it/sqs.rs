@@ -173,7 +173,9 @@ async fn pollers_wait_out_a_backend_that_is_down() {
     let port = testkit::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
     let gw = start(&mapping(&endpoint, "batch_size = 1", false)).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The outage outlasts the SDK's own retries (3 attempts, at most 3 s of
+    // backoff), so the pollers themselves meet it and must wait it out.
+    tokio::time::sleep(Duration::from_secs(5)).await;
 
     let backend = Emulator::start_on(Kind::for_tests(), port);
     let sdk = backend.sdk_config().await;
