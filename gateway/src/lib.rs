@@ -49,7 +49,7 @@
 //! apigw/             API Gateway's shapes, no I/O: events, route selection,
 //!                    authorizer policies, handshake headers, error bodies
 //! lambda/            functions as processes: function.rs · pool.rs · queue.rs ·
-//!                    instance.rs · runtime_api.rs · process.rs · spec.rs
+//!                    invocation.rs · instance.rs · runtime_api.rs · process.rs · spec.rs
 //! sqs/               event source mappings: poll, invoke with batches, delete
 //! provision.rs       tables, queues, topics, state machines created when missing
 //! sdk.rs             the AWS SDK config the gateway itself uses

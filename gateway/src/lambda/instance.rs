@@ -12,7 +12,8 @@ use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 use super::InvokeError;
-use super::pool::{Permit, Pool};
+use super::invocation::Permit;
+use super::pool::Pool;
 use super::procinfo;
 use super::spec::FunctionSpec;
 use crate::ids;

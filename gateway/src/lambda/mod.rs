@@ -24,6 +24,7 @@
 
 mod function;
 mod instance;
+mod invocation;
 mod orphans;
 mod peer;
 mod pool;
@@ -35,7 +36,7 @@ mod runtime_api;
 mod spec;
 
 pub use function::Function;
-pub use pool::Owner;
+pub use invocation::Owner;
 pub use portable::FORCE as FORCE_PORTABLE_PROCESSES;
 pub use spec::FunctionSpec;
 

@@ -11,74 +11,8 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::InvokeError;
+use super::invocation::{Invocation, Owner, Permit};
 use super::queue::FairQueue;
-
-/// An invocation waiting for, or held by, an instance; its answer goes back
-/// through `reply` to the caller of `Function::invoke`.
-pub(super) struct Invocation {
-    pub payload: Bytes,
-    pub reply: oneshot::Sender<Result<Bytes, InvokeError>>,
-    /// Its place among the invocations in flight, given back when it is dropped.
-    pub permit: Permit,
-    /// Who it is for (a WebSocket connection): once gone, it is never started.
-    pub owner: Option<Arc<Owner>>,
-}
-
-impl Invocation {
-    /// Nobody will read its answer: the caller gave up, or the connection it is for closed.
-    fn abandoned(&self) -> bool {
-        self.reply.is_closed() || self.owner.as_ref().is_some_and(|o| o.is_gone())
-    }
-
-    /// Let go without starting; a gone owner counts it.
-    fn drop_unstarted(self) {
-        if let Some(owner) = &self.owner {
-            owner.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        let _ = self.reply.send(Err(InvokeError::Abandoned));
-    }
-}
-
-/// Whose invocations they are: a connection, which may leave while its work waits.
-#[derive(Debug, Default)]
-pub struct Owner {
-    gone: std::sync::atomic::AtomicBool,
-    /// Invocations let go unstarted because the owner had gone.
-    dropped: AtomicUsize,
-}
-
-impl Owner {
-    pub fn leave(&self) {
-        self.gone.store(true, Ordering::Release);
-    }
-
-    pub fn is_gone(&self) -> bool {
-        self.gone.load(Ordering::Acquire)
-    }
-
-    /// How many of its invocations were let go so far.
-    pub fn dropped(&self) -> usize {
-        self.dropped.load(Ordering::Relaxed)
-    }
-}
-
-/// One invocation counted against the function's concurrency, from admission
-/// until its answer is sent or it is dropped.
-pub(super) struct Permit(Arc<AtomicUsize>);
-
-#[cfg(test)]
-impl Permit {
-    /// A permit counted nowhere else, for tests of the queue alone.
-    pub fn detached() -> Self {
-        Self(Arc::new(AtomicUsize::new(1)))
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// Why an invocation was not queued.
 pub(super) enum Refused {
@@ -198,7 +132,7 @@ impl Pool {
         owner: Option<Arc<Owner>>,
     ) -> Result<(), Refused> {
         if let Some(owner) = owner.as_ref().filter(|o| o.is_gone()) {
-            owner.dropped.fetch_add(1, Ordering::Relaxed);
+            owner.count_dropped();
             return Err(Refused::Gone);
         }
         let permit = match self.admit() {
@@ -220,7 +154,7 @@ impl Pool {
 
     fn admit(&self) -> Option<Permit> {
         let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let permit = Permit(self.in_flight.clone());
+        let permit = Permit::counted_on(self.in_flight.clone());
         (before < self.limit).then_some(permit)
     }
 

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-use super::pool::Invocation;
+use super::invocation::Invocation;
 
 #[derive(Default)]
 struct Lanes {
@@ -177,7 +177,7 @@ mod tests {
         Invocation {
             payload: Bytes::from(vec![n]),
             reply,
-            permit: super::super::pool::Permit::detached(),
+            permit: super::super::invocation::Permit::detached(),
             owner: owner.cloned(),
         }
     }
