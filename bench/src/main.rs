@@ -206,6 +206,9 @@ async fn app_scenarios(
     Ok(results)
 }
 
+/// Every backend the app scenarios know, in the order the report lists them.
+pub const BACKENDS: [&str; 2] = ["ministack", "moto"];
+
 fn backend_kind(name: &str) -> anyhow::Result<testkit::Kind> {
     match name {
         "ministack" => Ok(testkit::Kind::MiniStack),

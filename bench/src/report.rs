@@ -261,7 +261,7 @@ impl Report {
         }
         // A run may leave a backend out (`--backends`): say so rather than show a partial table.
         let ran: Vec<&str> = runs.iter().map(|r| r.0.backend).collect();
-        let left_out: Vec<&str> = ["ministack", "moto"]
+        let left_out: Vec<&str> = crate::BACKENDS
             .into_iter()
             .filter(|b| !ran.contains(b))
             .collect();

@@ -1,8 +1,6 @@
 //! SQS event source mappings against an emulator: nothing is lost when a function
 //! crashes, times out, reports failures, or the backend is down for a while.
 
-use std::time::Duration;
-
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
 use testkit::{Emulator, Kind};
@@ -172,10 +170,35 @@ async fn pollers_wait_out_a_backend_that_is_down() {
     // The gateway starts first, pointed at a port where nothing listens yet.
     let port = testkit::free_port();
     let endpoint = format!("http://127.0.0.1:{port}");
-    let gw = start(&mapping(&endpoint, "batch_size = 1", false)).await;
-    // The outage outlasts the SDK's own retries (3 attempts, at most 3 s of
-    // backoff), so the pollers themselves meet it and must wait it out.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Until the backend comes, something on its port takes each connection and
+    // closes it: the attempts can be counted.
+    let down = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refuser = tokio::spawn({
+        let attempts = attempts.clone();
+        async move {
+            while let Ok((socket, _)) = down.accept().await {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                drop(socket);
+            }
+        }
+    });
+    let gw = start(&mapping(
+        &endpoint,
+        "batch_size = 1\nmax_concurrency = 1",
+        false,
+    ))
+    .await;
+    // The SDK retries a call 3 times; a 5th attempt is the poller's own retry
+    // after the SDK gave up: the outage reached the poller, which waits it out.
+    eventually("the poller retried after the SDK gave up", async || {
+        attempts.load(std::sync::atomic::Ordering::Relaxed) >= 5
+    })
+    .await;
+    refuser.abort();
+    let _ = refuser.await;
 
     let backend = Emulator::start_on(Kind::for_tests(), port);
     let sdk = backend.sdk_config().await;

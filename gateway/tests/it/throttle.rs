@@ -11,7 +11,6 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
 
-/// A function that takes 30 s, limited to 2 in flight, with a 2 s timeout.
 fn messages_started(gw: &TestGateway) -> usize {
     gw.events()
         .iter()
@@ -19,8 +18,8 @@ fn messages_started(gw: &TestGateway) -> usize {
         .count()
 }
 
-/// Two in flight at most, held by a gate the test opens, with a timeout that
-/// never frees a slot during the test.
+/// Two in flight at most, held by a gate the test opens (WebSocket and HTTP
+/// callers alike), with a timeout that never frees a slot during the test.
 const GATED: &str = r#"
 [functions.probe]
 command = ["{probe}"]
