@@ -147,8 +147,20 @@ async fn raw_http_with_and_without_stage_and_percent_encoded_ids() {
 #[tokio::test]
 async fn aws_cli_and_boto3_reach_the_connection() {
     let gw = start(PROBE_APP).await;
-    let mut ws = gw.connect("").await;
-    let id = connection_id(&mut ws).await;
+    // One id in 64 begins with `-`, which the CLI takes for an option unless it is
+    // written `--connection-id=ID`: open sockets until one does, so that form is
+    // what this test checks (CI once failed on such an id).
+    let mut tries = 0;
+    let (mut ws, id) = loop {
+        tries += 1;
+        assert!(tries <= 2000, "no id began with `-` in 2000 connections");
+        let mut ws = gw.connect("").await;
+        let id = connection_id(&mut ws).await;
+        if id.starts_with('-') {
+            break (ws, id);
+        }
+        ws.close(None).await.unwrap();
+    };
     let endpoint = gw.management_endpoint();
 
     let out = aws_cli(&[
@@ -156,8 +168,7 @@ async fn aws_cli_and_boto3_reach_the_connection() {
         "post-to-connection",
         "--endpoint-url",
         &endpoint,
-        "--connection-id",
-        &id,
+        &format!("--connection-id={}", id),
         "--data",
         "from the aws cli",
     ])
@@ -174,8 +185,7 @@ async fn aws_cli_and_boto3_reach_the_connection() {
         "get-connection",
         "--endpoint-url",
         &endpoint,
-        "--connection-id",
-        &id,
+        &format!("--connection-id={}", id),
     ])
     .await;
     assert!(

@@ -52,15 +52,15 @@ impl Websocat {
     }
 }
 
-/// `aws apigatewaymanagementapi OPERATION --endpoint-url … --connection-id ID [more]`
+/// `aws apigatewaymanagementapi OPERATION --endpoint-url … --connection-id=ID [more]`
 async fn manage(endpoint: &str, operation: &str, id: &str, more: &[&str]) -> std::process::Output {
+    let id = format!("--connection-id={id}");
     let mut args = vec![
         "apigatewaymanagementapi",
         operation,
         "--endpoint-url",
         endpoint,
-        "--connection-id",
-        id,
+        &id,
     ];
     args.extend_from_slice(more);
     aws_cli(&args).await

@@ -101,8 +101,7 @@ async fn the_aws_cli_posts_over_https_with_the_ca() {
                 &endpoint,
                 "--ca-bundle",
                 &ca,
-                "--connection-id",
-                &id,
+                &format!("--connection-id={}", id),
                 "--data",
                 "over TLS",
             ])
