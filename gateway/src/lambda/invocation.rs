@@ -69,7 +69,7 @@ impl Owner {
 pub(super) struct Permit(Arc<AtomicUsize>);
 
 impl Permit {
-    /// Counts one more in flight on `counter` (the caller checked there is room).
+    /// The place the caller has just added to `counter`; given back when dropped.
     pub(super) fn counted_on(counter: Arc<AtomicUsize>) -> Self {
         Self(counter)
     }
