@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::InvokeError;
 use super::invocation::{Invocation, Owner, Permit};
-use super::queue::FairQueue;
+use super::queue::{FairQueue, NotQueued};
 
 /// Why an invocation was not queued.
 pub(super) enum Refused {
@@ -149,7 +149,15 @@ impl Pool {
             permit,
             owner,
         };
-        self.requeue(invocation).map_err(|_| Refused::Closed)
+        match self.queue.push(invocation) {
+            Ok(()) => Ok(()),
+            Err(NotQueued::Closed) => Err(Refused::Closed),
+            // It left while this was admitted.
+            Err(NotQueued::Gone(invocation)) => {
+                invocation.drop_unstarted();
+                Err(Refused::Gone)
+            }
+        }
     }
 
     fn admit(&self) -> Option<Permit> {
@@ -165,11 +173,6 @@ impl Pool {
         let count = dropped.len();
         dropped.into_iter().for_each(Invocation::drop_unstarted);
         count
-    }
-
-    /// Queues an admitted invocation; gives it back when the pool is closed.
-    fn requeue(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.queue.push(invocation)
     }
 
     /// Invocations waiting or running now.

@@ -67,24 +67,43 @@ pub(super) struct FairQueue {
     ready: Notify,
 }
 
+/// Why an invocation was not queued.
+pub(super) enum NotQueued {
+    /// The queue takes no more (the function is shutting down).
+    Closed,
+    /// The connection it is for has left; the invocation comes back to be counted.
+    Gone(Invocation),
+}
+
 impl FairQueue {
-    /// Queues at the back of its owner's lane; gives it back when closed.
-    pub fn push(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.push_at(invocation, false)
+    /// Queues at the back of its owner's lane, unless the queue is closed or
+    /// the owner has left. The owner is looked at under the queue's lock: a
+    /// connection leaves, then has its work removed under that lock, so work
+    /// admitted while it left is either refused here or removed with the rest.
+    pub fn push(&self, invocation: Invocation) -> Result<(), NotQueued> {
+        {
+            let mut lanes = self.lanes.lock().unwrap();
+            if lanes.closed {
+                return Err(NotQueued::Closed);
+            }
+            if invocation.owner.as_ref().is_some_and(|o| o.is_gone()) {
+                return Err(NotQueued::Gone(invocation));
+            }
+            lanes.push(invocation, false);
+        }
+        self.ready.notify_one();
+        Ok(())
     }
 
-    /// Queues at the front of its owner's lane (work taken and given back).
+    /// Queues at the front of its owner's lane (work taken and given back; if
+    /// its owner left meanwhile, the next pop lets it go); gives it back when closed.
     pub fn push_front(&self, invocation: Invocation) -> Result<(), Invocation> {
-        self.push_at(invocation, true)
-    }
-
-    fn push_at(&self, invocation: Invocation, front: bool) -> Result<(), Invocation> {
         {
             let mut lanes = self.lanes.lock().unwrap();
             if lanes.closed {
                 return Err(invocation);
             }
-            lanes.push(invocation, front);
+            lanes.push(invocation, true);
         }
         self.ready.notify_one();
         Ok(())
@@ -219,6 +238,23 @@ mod tests {
         assert_eq!(order(&queue), vec![10, 11, 12, 13]);
     }
 
+    #[test]
+    fn a_gone_owners_work_is_not_queued() {
+        let queue = FairQueue::default();
+        let owner = Arc::new(Owner::default());
+        queue.push(invocation(Some(&owner), 1)).ok().unwrap();
+        owner.leave();
+        assert!(matches!(
+            queue.push(invocation(Some(&owner), 2)),
+            Err(NotQueued::Gone(_))
+        ));
+        assert_eq!(
+            queue.len(),
+            1,
+            "what came before it left stays for the purge"
+        );
+    }
+
     #[tokio::test]
     async fn a_waiting_taker_is_woken_by_work_and_by_close() {
         let queue = Arc::new(FairQueue::default());
@@ -236,6 +272,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(queue.close().is_empty());
         assert!(taker.await.unwrap(), "closed: no more work");
-        assert!(queue.push(invocation(None, 8)).is_err());
+        assert!(matches!(
+            queue.push(invocation(None, 8)),
+            Err(NotQueued::Closed)
+        ));
     }
 }
