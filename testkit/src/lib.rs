@@ -120,32 +120,51 @@ impl Emulator {
     }
 
     pub fn start_kind(kind: Kind) -> Self {
-        Self::start_on(kind, free_port())
+        // The port was free a moment ago, but the emulator binds it seconds
+        // later: another listener may take it meanwhile. The emulator then
+        // exits, and another port is tried.
+        for _ in 0..5 {
+            if let Some(emulator) = Self::try_start(kind, free_port()) {
+                return emulator;
+            }
+        }
+        panic!("{} exited at start on five free ports", kind.name());
     }
 
     /// On a given port (for tests that start the backend late).
     pub fn start_on(kind: Kind, port: u16) -> Self {
+        Self::try_start(kind, port)
+            .unwrap_or_else(|| panic!("{} exited at start (port {port} taken?)", kind.name()))
+    }
+
+    /// The emulator once it answers on `port`; `None` when it exited first.
+    fn try_start(kind: Kind, port: u16) -> Option<Self> {
         let child = kind.command(&venv_bin(), port).spawn().unwrap_or_else(|e| {
             panic!(
                 "{} starts (scripts/test installs it into the venv): {e}",
                 kind.name()
             )
         });
-        let emulator = Self {
+        let mut emulator = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
             kind,
         };
         let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            if let Ok(Some(_)) = emulator.child.try_wait() {
+                return None;
+            }
+            if answers_as_dynamodb(port) {
+                return Some(emulator);
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
-                "{} did not listen within 30 s",
+                "{} did not answer within 30 s",
                 kind.name()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        emulator
     }
 
     pub fn kind(&self) -> Kind {
@@ -177,6 +196,28 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .endpoint_url(endpoint)
         .load()
         .await
+}
+
+/// Whether DynamoDB's ListTables answers on `port`: a connect alone could
+/// reach another listener that took the port. moto picks the service from the
+/// signature's credential scope (it checks no signature).
+fn answers_as_dynamodb(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         X-Amz-Target: DynamoDB_20120810.ListTables\r\n\
+         Content-Type: application/x-amz-json-1.0\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n\
+         Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.contains("TableNames")
 }
 
 /// A loopback port that was free a moment ago.

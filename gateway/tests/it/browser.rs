@@ -24,7 +24,6 @@ impl Chromium {
             std::path::Path::new(&program).exists(),
             "{program} is missing: scripts/test installs Debian's chromium (or set CHROMIUM)"
         );
-        let port = testkit::free_port();
         let profile = tempfile::tempdir().unwrap();
         let child = tokio::process::Command::new(&program)
             .args([
@@ -38,7 +37,9 @@ impl Chromium {
                 "--disable-sync",
                 "--remote-debugging-address=127.0.0.1",
             ])
-            .arg(format!("--remote-debugging-port={port}"))
+            // Its own pick, written to the profile: a port chosen here could be
+            // taken by another listener before Chromium binds it.
+            .arg("--remote-debugging-port=0")
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdout(std::process::Stdio::null())
@@ -46,15 +47,24 @@ impl Chromium {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let active = profile.path().join("DevToolsActivePort");
         let start = Instant::now();
-        while tokio::net::TcpStream::connect(addr).await.is_err() {
+        let port = loop {
+            // The port on its first line once the file is whole (its path is the second).
+            let text = std::fs::read_to_string(&active).unwrap_or_default();
+            if let Some(port) = text
+                .split_once('\n')
+                .and_then(|(port, _)| port.parse::<u16>().ok())
+            {
+                break port;
+            }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
                 "Chromium did not start"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
         Self {
             child,
             addr,

@@ -234,13 +234,27 @@ async fn a_fragmented_message_under_128_kb_is_delivered() {
     assert_eq!(reply["echo"].as_str().unwrap().len(), body.len());
 }
 
+/// The id of the one connection a gateway has had, from its $connect.
+async fn connected_id(gw: &TestGateway) -> String {
+    let e = gw
+        .wait_event("$connect", |e| {
+            e["requestContext"]["eventType"] == "CONNECT"
+        })
+        .await;
+    e["requestContext"]["connectionId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 #[tokio::test]
 async fn idle_connections_close_and_lifetime_is_capped() {
     // Idle: nothing sent for a second, a lifetime far off, so a 1001 can only
     // be the idle timeout.
     let gw = start_with("idle_timeout_secs = 1\nmax_lifetime_secs = 600", PROBE_APP).await;
+    // Its id from its $connect: an echo could take longer than the second.
     let mut idle = gw.connect("").await;
-    let id = connection_id(&mut idle).await;
+    let id = connected_id(&gw).await;
     assert_eq!(expect_close(&mut idle).await.0, 1001);
     let e = gw.disconnect_of(&id).await;
     assert_eq!(e["requestContext"]["disconnectStatusCode"], 1001);
@@ -250,9 +264,10 @@ async fn idle_connections_close_and_lifetime_is_capped() {
     // Busy (a ping every 300 ms, never idle for long) with an idle timeout far
     // off: a 1001 can only be the lifetime.
     let gw = start_with("idle_timeout_secs = 600\nmax_lifetime_secs = 2", PROBE_APP).await;
-    let mut busy = gw.connect("").await;
-    let id = connection_id(&mut busy).await;
+    // Counted from before the connection began: the lifetime cannot have begun earlier.
     let started = std::time::Instant::now();
+    let mut busy = gw.connect("").await;
+    let id = connected_id(&gw).await;
     let code = loop {
         busy.send(Message::Ping(vec![].into())).await.ok();
         match tokio::time::timeout(Duration::from_millis(300), busy.next()).await {

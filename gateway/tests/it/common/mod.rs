@@ -135,8 +135,11 @@ impl TestGateway {
 
     /// Every event the probe recorded so far.
     pub fn events(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
+        let bytes = std::fs::read(&self.log).unwrap_or_default();
+        // A line a process is writing right now may be read in part: whole lines only.
+        let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        std::str::from_utf8(&bytes[..whole])
+            .expect("the probe writes UTF-8")
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
