@@ -22,14 +22,7 @@ pub fn install(dir: &Path) -> std::io::Result<PathBuf> {
         return Ok(path);
     }
     std::fs::create_dir_all(dir)?;
-    // Unique per write: gateways in one process (tests) install at once.
-    let tmp = dir.join(format!(
-        ".libwsgate_hosts.{}.{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ));
-    std::fs::write(&tmp, LIBRARY)?;
-    std::fs::rename(&tmp, &path)?;
+    crate::dirs::write_whole(&path, LIBRARY)?;
     Ok(path)
 }
 

@@ -64,7 +64,7 @@
 //! serverless/        a Serverless Framework service file as a template: variables,
 //!                    then the CloudFormation the framework would deploy
 //! ids.rs             ids shaped like AWS's
-//! dirs.rs            where per-user state lives (the CA, the Node runtime folder)
+//! dirs.rs            where per-user state lives (the CA, the Node runtime folder); files written whole
 //! setup/             runtimes (Node, Python) and the default backend (MiniStack),
 //!                    installed into the cache on first need; MiniStack started
 //! ```

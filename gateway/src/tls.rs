@@ -198,15 +198,7 @@ impl LocalCa {
                 "no system CA bundle found: functions will trust only the local authority"
             ),
         }
-        // Written whole, then renamed: a function starting now never reads half a file.
-        // Unique per write: gateways in one process (tests) write at once.
-        let tmp = self.dir.join(format!(
-            "bundle.pem.{}.{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::write(&tmp, bundle).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        crate::dirs::write_whole(&path, bundle.as_bytes()).map_err(io(&path))?;
         Ok(path)
     }
 

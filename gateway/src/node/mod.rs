@@ -83,10 +83,7 @@ impl NodeRuntime {
         ] {
             let path = hooks.join(name);
             if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
-                // Whole or not at all: a function starting now must not read half a file.
-                let tmp = hooks.join(format!(".{name}.{}", rand::random::<u64>()));
-                std::fs::write(&tmp, text).map_err(io(&tmp))?;
-                std::fs::rename(&tmp, &path).map_err(io(&path))?;
+                crate::dirs::write_whole(&path, text.as_bytes()).map_err(io(&path))?;
             }
         }
         let runtime = Self {

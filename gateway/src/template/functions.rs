@@ -212,8 +212,9 @@ fn inline_code(
         "inline-code",
     )
     .join(format!("{id}-{hash}"));
-    let written =
-        std::fs::create_dir_all(&folder).and_then(|()| std::fs::write(folder.join(file), &source));
+    // Whole: another gateway may be starting a function from this same file.
+    let written = std::fs::create_dir_all(&folder)
+        .and_then(|()| crate::dirs::write_whole(&folder.join(file), source.as_bytes()));
     written.map_err(|e| {
         TemplateError::at(
             &format!("{at}.InlineCode"),

@@ -279,7 +279,8 @@ async fn json_logs_carry_function_request_and_connection() {
     let (mut ws, _) = connect_async(&r.url).await.unwrap();
     let reply = ask(&mut ws, r#"{"action":"echo"}"#).await;
     let request_id = reply["requestId"].as_str().unwrap().to_string();
-    wait_for_log(&r, "END RequestId").await;
+    // Its own END (the $connect's came first), so its START was read before.
+    wait_for_log(&r, &format!("END RequestId: {request_id}")).await;
     let lines: Vec<serde_json::Value> = r
         .log()
         .lines()
