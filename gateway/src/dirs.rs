@@ -26,8 +26,9 @@ pub fn write_whole(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         std::process::id(),
         rand::random::<u64>()
     ));
-    std::fs::write(&tmp, contents)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    std::fs::write(&tmp, contents)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }

@@ -214,19 +214,38 @@ fn answers_as_dynamodb(port: u16) -> bool {
          Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00\r\n\
          Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
     );
-    let mut answer = String::new();
-    stream.write_all(request.as_bytes()).is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.contains("TableNames")
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    // Up to the answer, not the connection's end: a server may keep it open.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n @ 1..) = stream.read(&mut chunk) {
+        answer.extend_from_slice(&chunk[..n]);
+        if answer.windows(10).any(|w| w == b"TableNames") {
+            return true;
+        }
+    }
+    false
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago, and never handed out before in
+/// this process: two tests' emulators are never told the same port (the
+/// second would exit, and the first's answers would pass for its own).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 impl Drop for Emulator {

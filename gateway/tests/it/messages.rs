@@ -264,9 +264,9 @@ async fn idle_connections_close_and_lifetime_is_capped() {
     // Busy (a ping every 300 ms, never idle for long) with an idle timeout far
     // off: a 1001 can only be the lifetime.
     let gw = start_with("idle_timeout_secs = 600\nmax_lifetime_secs = 2", PROBE_APP).await;
-    // Counted from before the connection began: the lifetime cannot have begun earlier.
-    let started = std::time::Instant::now();
+    // Counted from the handshake's end: the lifetime began just before it.
     let mut busy = gw.connect("").await;
+    let started = std::time::Instant::now();
     let id = connected_id(&gw).await;
     let code = loop {
         busy.send(Message::Ping(vec![].into())).await.ok();

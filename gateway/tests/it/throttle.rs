@@ -241,12 +241,13 @@ dead_letter = {{ name = "Work-DLQ", max_receive_count = 10 }}
     gw.gateway.shutdown().await;
 }
 
-/// Four processes, no reserved concurrency: nothing throttles.
+/// Four processes, no reserved concurrency: nothing throttles. The timeout
+/// never frees a slot while a test holds invocations at its gate.
 const FOUR: &str = r#"
 [functions.probe]
 command = ["{probe}"]
 env = { PROBE_LOG = "{log}" }
-timeout_secs = 30
+timeout_secs = 120
 max_concurrency = 4
 
 [routes]
@@ -331,17 +332,20 @@ async fn a_flooding_client_does_not_starve_the_next() {
     let held =
         Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string());
     let slow = Message::text(r#"{"action":"echo","do":"sleep:1000"}"#);
-    for i in 0..900 {
-        flood
-            .feed(if i < 4 { held.clone() } else { slow.clone() })
-            .await
-            .unwrap();
+    // The four held ones first, running before the rest is sent: frames are
+    // dispatched concurrently, so sent together any four might start first.
+    for _ in 0..4 {
+        flood.feed(held.clone()).await.unwrap();
     }
     flood.flush().await.unwrap();
     eventually("four of the flood running", async || {
         messages_started(&gw) == 4
     })
     .await;
+    for _ in 4..900 {
+        flood.feed(slow.clone()).await.unwrap();
+    }
+    flood.flush().await.unwrap();
     eventually("the flood queued", async || function.in_flight() == 900).await;
 
     let mut next = gw.connect("").await;
