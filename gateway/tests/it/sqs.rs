@@ -96,18 +96,26 @@ async fn a_crash_or_a_timeout_loses_no_message() {
         assert_eq!(handled(&gw, b), 1, "{b} handled once");
     }
     assert!(queue_is_empty(&sdk, "Work-DLQ").await);
-    // The metrics say the same: the crash and the hang failed their batches.
-    let (_, _, text) = http(gw.gateway.local_addr(), "GET", "/_wsgate/metrics", "").await;
+    // The metrics say the same: the crash and the hang failed their batches
+    // (counted once the deletes are answered, which may be after the queue looks empty).
     use crate::metrics::sample;
-    let handled = sample(
-        &text,
-        r#"wsgate_sqs_records_total{queue="Work",outcome="handled"}"#,
-    );
-    let failed = sample(
-        &text,
-        r#"wsgate_sqs_batches_total{queue="Work",outcome="failed"}"#,
-    );
-    assert!(handled >= 3.0 && failed >= 2.0, "{text}");
+    let mut text = String::new();
+    let counted = |text: &str| {
+        sample(
+            text,
+            r#"wsgate_sqs_records_total{queue="Work",outcome="handled"}"#,
+        ) >= 3.0
+            && sample(
+                text,
+                r#"wsgate_sqs_batches_total{queue="Work",outcome="failed"}"#,
+            ) >= 2.0
+    };
+    eventually("the batches counted", async || {
+        (_, _, text) = http(gw.gateway.local_addr(), "GET", "/_wsgate/metrics", "").await;
+        counted(&text)
+    })
+    .await;
+    assert!(counted(&text), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
