@@ -11,6 +11,19 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::common::*;
 
+/// An echo the probe holds until `gate` exists.
+fn held_at(gate: &std::path::Path) -> Message {
+    Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string())
+}
+
+/// Sends `n` copies of `message` in one go.
+async fn send_many(ws: &mut Ws, message: &Message, n: usize) {
+    for _ in 0..n {
+        ws.feed(message.clone()).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+}
+
 fn messages_started(gw: &TestGateway) -> usize {
     gw.events()
         .iter()
@@ -44,12 +57,7 @@ async fn a_flood_is_throttled_and_the_next_client_is_served() {
     let function = gw.gateway.function("probe").unwrap();
     let gate = gw.dir.path().join("gate");
     let mut flood = gw.connect("").await;
-    let slow =
-        Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string());
-    for _ in 0..20_000 {
-        flood.feed(slow.clone()).await.unwrap();
-    }
-    flood.flush().await.unwrap();
+    send_many(&mut flood, &held_at(&gate), 20_000).await;
     // Every throttled frame is answered at once with API Gateway's error frame.
     let mut errors = 0;
     while errors < 19_998 {
@@ -266,12 +274,7 @@ async fn a_gone_clients_queued_messages_are_dropped() {
     let function = gw.gateway.function("probe").unwrap();
     let gate = gw.dir.path().join("gate");
     let mut flood = gw.connect("").await;
-    let slow =
-        Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string());
-    for _ in 0..2_000 {
-        flood.feed(slow.clone()).await.unwrap();
-    }
-    flood.flush().await.unwrap();
+    send_many(&mut flood, &held_at(&gate), 2_000).await;
     eventually("four of the flood running", async || {
         messages_started(&gw) == 4
     })
@@ -332,23 +335,15 @@ async fn a_flooding_client_does_not_starve_the_next() {
     let function = gw.gateway.function("probe").unwrap();
     let gate = gw.dir.path().join("gate");
     let mut flood = gw.connect("").await;
-    let held =
-        Message::text(json!({"action":"echo","do":format!("wait:{}", gate.display())}).to_string());
     let slow = Message::text(r#"{"action":"echo","do":"sleep:1000"}"#);
     // The four held ones first, running before the rest is sent: frames are
     // dispatched concurrently, so sent together any four might start first.
-    for _ in 0..4 {
-        flood.feed(held.clone()).await.unwrap();
-    }
-    flood.flush().await.unwrap();
+    send_many(&mut flood, &held_at(&gate), 4).await;
     eventually("four of the flood running", async || {
         messages_started(&gw) == 4
     })
     .await;
-    for _ in 4..900 {
-        flood.feed(slow.clone()).await.unwrap();
-    }
-    flood.flush().await.unwrap();
+    send_many(&mut flood, &slow, 896).await;
     eventually("the flood queued", async || function.in_flight() == 900).await;
 
     let mut next = gw.connect("").await;
